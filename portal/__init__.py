@@ -1,0 +1,58 @@
+"""portal: a login-security console for Flask."""
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from portal import auth
+from portal import cli
+from portal import client
+from portal import config
+from portal import db
+from portal import headers
+from portal import keys
+from portal import logs
+from portal import passwords
+from portal.errors import register_errorhandlers
+from portal.views import account
+from portal.views import admin
+from portal.views import health
+from portal.views import auth as auth_views
+
+csrf = CSRFProtect()
+
+
+def create_app(overrides=None):
+    """Create and configure the portal application."""
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder="../templates", static_folder="../static")
+    load_config(app, overrides)
+    keys.install(app)
+    logs.init_app(app)
+    client.init_app(app)
+    db.init_app(app)
+    passwords.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+    headers.init_app(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    cli.init_app(app)
+    return app
+
+
+def load_config(app, overrides):
+    """Layer defaults < instance/config.py < PORTAL_* environment < overrides, then check."""
+    app.config.update(config.defaults())
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config.from_environment())
+    app.config.update(overrides or {})
+    config.validate(app.config)
+    secure = app.config["COOKIE_SECURE"]
+    app.config.update(SESSION_COOKIE_SECURE=secure,
+                      SESSION_COOKIE_NAME="__Host-portal_csrf" if secure else "portal_csrf")
+
+
+def register_blueprints(app):
+    """Mount the pages."""
+    for blueprint in (auth_views.bp, account.bp, admin.bp, health.bp):
+        app.register_blueprint(blueprint)

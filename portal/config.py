@@ -1,0 +1,141 @@
+"""Settings: defaults < instance/config.py < PORTAL_* environment < explicit overrides.
+
+Every setting is declared once in SETTINGS with its type and bounds, so the
+environment is parsed by type (never eval'd) and a bad value stops start-up
+with a message that names the variable.
+"""
+
+import os
+from dataclasses import dataclass
+
+ENV_PREFIX = "PORTAL_"
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or out of range; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting: its default, type and allowed range."""
+
+    default: object
+    kind: type
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+DAY = 86400
+
+SETTINGS = {
+    "DATABASE_URL": Setting("sqlite:///instance/portal.db", str),
+    "SECRET_KEY": Setting(None, str),
+    "SECRET_KEY_PREVIOUS": Setting(None, str),
+    "TOKEN_TTL": Setting(900, int, 30, DAY),
+    "SESSION_IDLE": Setting(1800, int, 60, 30 * DAY),
+    "SESSION_MAX_AGE": Setting(28800, int, 60, 365 * DAY),
+    "TOKEN_LEEWAY": Setting(0, int, 0, 300),
+    "COOKIE_SECURE": Setting(True, bool),
+    "TRUSTED_PROXIES": Setting(0, int, 0, 10),
+    "LOCKOUT_MAX_FAILURES": Setting(5, int, 1, 1000),
+    "LOCKOUT_WAIT": Setting(300, int, 1, 30 * DAY),
+    "LOCKOUT_WAIT_FACTOR": Setting(2, int, 1, 100),
+    "LOCKOUT_MAX_WAIT": Setting(3600, int, 1, 365 * DAY),
+    "LOCKOUT_MAX_TEMPORARY": Setting(5, int, 1, 1000),
+    "LOCKOUT_RESET_AFTER": Setting(43200, int, 1, 365 * DAY),
+    "IP_MAX_FAILURES": Setting(50, int, 1, 1_000_000),
+    "IP_WINDOW": Setting(900, int, 1, 30 * DAY),
+    # OWASP's argon2id parameters: 19 MiB, 2 passes, 1 lane (about 16-20 ms a verify).
+    "PASSWORD_MEMORY_COST": Setting(19456, int, 8, 4 * 1024 * 1024),
+    "PASSWORD_TIME_COST": Setting(2, int, 1, 100),
+    "PASSWORD_PARALLELISM": Setting(1, int, 1, 64),
+    "DB_POOL_SIZE": Setting(8, int, 1, 1000),
+    "DB_STATEMENT_TIMEOUT": Setting(5000, int, 0, 3_600_000),
+    "TOKEN_ISSUER": Setting("portal", str),
+    "TOKEN_AUDIENCE": Setting("portal", str),
+}
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def defaults():
+    """Return the built-in value of every setting, plus Flask's own fixed ones."""
+    values = {name: setting.default for name, setting in SETTINGS.items()}
+    values.update(
+        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_FORM_MEMORY_SIZE=64 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=3600,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    return values
+
+
+def from_environment(environ=None):
+    """Return the settings given as PORTAL_* variables, parsed by their declared type."""
+    environ = os.environ if environ is None else environ
+    found = {}
+    for name, setting in SETTINGS.items():
+        raw = environ.get(ENV_PREFIX + name)
+        if raw is not None:
+            found[name] = parse(name, raw, setting)
+    return found
+
+
+def parse(name, raw, setting):
+    """Turn one environment string into the setting's type, or raise ConfigError."""
+    text = raw.strip()
+    if setting.kind is str:
+        return text or None
+    if setting.kind is bool:
+        if text.lower() in TRUE_WORDS:
+            return True
+        if text.lower() in FALSE_WORDS:
+            return False
+        raise ConfigError(f"{ENV_PREFIX}{name} must be true or false, got {raw!r}.")
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be a whole number, got {raw!r}.") from None
+
+
+def validate(config):
+    """Check every declared setting in a Flask config; raise ConfigError on the first bad one."""
+    for name, setting in SETTINGS.items():
+        value = config.get(name)
+        if value is None and setting.default is None:
+            continue
+        check_type(name, value, setting)
+        check_range(name, value, setting)
+    if config["LOCKOUT_MAX_WAIT"] < config["LOCKOUT_WAIT"]:
+        raise ConfigError(f"{ENV_PREFIX}LOCKOUT_MAX_WAIT must not be below {ENV_PREFIX}LOCKOUT_WAIT.")
+    if config["TOKEN_TTL"] > config["SESSION_MAX_AGE"]:
+        raise ConfigError(f"{ENV_PREFIX}TOKEN_TTL must not exceed {ENV_PREFIX}SESSION_MAX_AGE.")
+
+
+def check_type(name, value, setting):
+    """Raise ConfigError unless value has the setting's type (bool is not an int here)."""
+    if setting.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{ENV_PREFIX}{name} must be a whole number, got {value!r}.")
+    if not isinstance(value, setting.kind):
+        raise ConfigError(f"{ENV_PREFIX}{name} must be a {setting.kind.__name__}, got {value!r}.")
+
+
+def check_range(name, value, setting):
+    """Raise ConfigError when a number lies outside the setting's bounds."""
+    if setting.minimum is not None and value < setting.minimum:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be at least {setting.minimum}, got {value}.")
+    if setting.maximum is not None and value > setting.maximum:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be at most {setting.maximum}, got {value}.")
+
+
+def check_secret(name, secret):
+    """Raise ConfigError when a master secret is shorter than 32 bytes."""
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"{ENV_PREFIX}{name} is too short: use at least {MIN_SECRET_BYTES} random bytes, "
+            'e.g. python -c "import secrets; print(secrets.token_urlsafe(48))".'
+        )

@@ -1,0 +1,76 @@
+"""The database connection: one proxy, bound to a pooled database from the settings.
+
+A request takes a connection from the pool on its first query (Peewee's
+autoconnect) and hands it back when it ends, so static files never touch the
+database and a worker holds no connection while it waits for a client.
+"""
+
+import os
+
+from peewee import DatabaseProxy
+from peewee import InterfaceError
+from peewee import OperationalError
+from playhouse.db_url import parse
+from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import PooledSqliteDatabase
+
+from portal.config import ConfigError
+
+database = DatabaseProxy()
+
+# The errors that mean "the database did not answer": the portal shows 503, not 500.
+UNAVAILABLE = (OperationalError, InterfaceError)
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",  # readers never block the writer
+    "busy_timeout": 10_000,  # wait for the write lock instead of failing at once
+    "synchronous": "normal",  # with WAL: durable across a crash of the process
+    "foreign_keys": 1,
+}
+POOL_WAIT_SECONDS = 10
+STALE_SECONDS = 300
+
+
+def init_app(app):
+    """Bind the database to the configured URL; hand connections back after each request."""
+    database.initialize(open_database(app.config["DATABASE_URL"], app))
+    app.teardown_appcontext(_close)
+
+
+def open_database(url, app):
+    """Return a pooled Peewee database for a sqlite:// or postgresql:// URL."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    options = parse(url)
+    name = options.pop("database")
+    pool = {"max_connections": app.config["DB_POOL_SIZE"], "stale_timeout": STALE_SECONDS,
+            "timeout": POOL_WAIT_SECONDS}
+    if scheme == "sqlite":
+        # Pooled connections move between threads; each is used by one thread at a time.
+        return PooledSqliteDatabase(sqlite_path(name, app), pragmas=SQLITE_PRAGMAS,
+                                    check_same_thread=False, **pool)
+    if scheme in ("postgres", "postgresql"):
+        timeout = app.config["DB_STATEMENT_TIMEOUT"]
+        options.setdefault("options", f"-c statement_timeout={timeout}")
+        return PooledPostgresqlDatabase(name, **options, **pool)
+    raise ConfigError(f"PORTAL_DATABASE_URL: unsupported database {scheme!r} "
+                     "(use sqlite:///path or postgresql://user@host/name).")
+
+
+def sqlite_path(name, app):
+    """Resolve a relative SQLite path against the project folder (the instance's parent)."""
+    if name == ":memory:" or os.path.isabs(name):
+        return name
+    path = os.path.join(os.path.dirname(app.instance_path), name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return path
+
+
+def is_postgresql():
+    """Return True when the bound database is PostgreSQL."""
+    return isinstance(database.obj, PooledPostgresqlDatabase)
+
+
+def _close(exc):
+    """Hand this request's connection back to the pool."""
+    if not database.is_closed():
+        database.close()

@@ -1,0 +1,27 @@
+"""The only module that reads htmx request headers."""
+
+from flask import redirect as http_redirect
+from flask import render_template
+from flask import request
+
+
+def is_htmx():
+    """Return True when htmx sent this request (and wants a fragment back)."""
+    return request.headers.get("HX-Request") == "true" and not is_history_restore()
+
+
+def is_history_restore():
+    """Return True when htmx re-fetches a page for the back button (it needs the full page)."""
+    return request.headers.get("HX-History-Restore-Request") == "true"
+
+
+def render_page_or_partial(page, partial, **context):
+    """Render the partial for htmx, the whole page otherwise."""
+    return render_template(partial if is_htmx() else page, **context)
+
+
+def redirect(location):
+    """Redirect the whole window, for htmx as for a plain request."""
+    if is_htmx():
+        return "", 204, {"HX-Redirect": location}
+    return http_redirect(location)

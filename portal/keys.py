@@ -1,0 +1,68 @@
+"""Independent keys derived from the master secret (HKDF-SHA256, one label per use).
+
+A leak of one derived key (say, the Flask session key) reveals nothing about the
+others or about the master secret.
+"""
+
+import secrets
+
+import click
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from portal import config
+
+LABELS = {
+    "SECRET_KEY": b"portal/flask-session",
+    "WTF_CSRF_SECRET_KEY": b"portal/csrf",
+    "JWT_KEY": b"portal/jwt-hs256",
+    "JWT_KID": b"portal/jwt-key-id",
+    "DEVICE_KEY": b"portal/device-cookie",
+}
+
+
+def derive(master, label, length=32):
+    """Return `length` bytes derived from the master secret for one labelled use."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=label)
+    return hkdf.derive(master.encode())
+
+
+def key_id(master):
+    """Return a short public name for a master secret's JWT key (the token's `kid`)."""
+    return derive(master, LABELS["JWT_KID"], 8).hex()
+
+
+def install(app):
+    """Replace the master secret in app.config by the derived keys; refuse a missing one."""
+    master = app.config.get("SECRET_KEY") or throwaway_secret_for_cli(app)
+    config.check_secret("SECRET_KEY", master)
+    keyring = {key_id(master): derive(master, LABELS["JWT_KEY"])}
+    previous = app.config.get("SECRET_KEY_PREVIOUS")
+    if previous:
+        config.check_secret("SECRET_KEY_PREVIOUS", previous)
+        keyring[key_id(previous)] = derive(previous, LABELS["JWT_KEY"])
+    app.config.update(
+        SECRET_KEY=derive(master, LABELS["SECRET_KEY"]),
+        WTF_CSRF_SECRET_KEY=derive(master, LABELS["WTF_CSRF_SECRET_KEY"]),
+        DEVICE_KEY=derive(master, LABELS["DEVICE_KEY"]),
+        JWT_KID=key_id(master),
+        JWT_KEYRING=keyring,
+        SECRET_KEY_PREVIOUS=None,
+    )
+
+
+def throwaway_secret_for_cli(app):
+    """Return a random secret for `flask --app portal ...` commands, or refuse to start.
+
+    The CLI commands sign nothing that outlives the process, so they need no
+    configured secret; a served app (gunicorn, `python run.py`) always does.
+    """
+    if click.get_current_context(silent=True) is None:
+        raise config.ConfigError(
+            "PORTAL_SECRET_KEY is not set. The portal signs its cookies with it and will not "
+            "start without one: set it to 32 or more random bytes, e.g. "
+            'python -c "import secrets; print(secrets.token_urlsafe(48))". '
+            "(`python run.py` generates one into the instance folder for development.)"
+        )
+    app.logger.debug("PORTAL_SECRET_KEY unset: the CLI uses a throwaway key.")
+    return secrets.token_urlsafe(48)

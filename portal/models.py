@@ -1,0 +1,98 @@
+"""The tables: users, their sessions and every login attempt. No request logic here.
+
+Times are naive UTC datetimes throughout (portal.clock.now()).
+"""
+
+from peewee import BigAutoField
+from peewee import BooleanField
+from peewee import CharField
+from peewee import DateTimeField
+from peewee import ForeignKeyField
+from peewee import Model
+
+from portal.db import database
+
+USERNAME_MAX = 64
+TYPED_USERNAME_MAX = 150
+USER_AGENT_MAX = 512
+IP_MAX = 64
+
+
+class BaseModel(Model):
+    """Every table lives in the one configured database."""
+
+    class Meta:
+        database = database
+
+
+class User(BaseModel):
+    """An account that can sign in."""
+
+    username = CharField(max_length=USERNAME_MAX, unique=True)
+    password_hash = CharField(max_length=255)
+    is_admin = BooleanField(default=False)
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "users"
+
+
+class Session(BaseModel):
+    """A signed-in session; its id is the `jti` of every token issued for it."""
+
+    id = CharField(primary_key=True, max_length=32)
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = DateTimeField()
+    last_seen_at = DateTimeField()
+    expires_at = DateTimeField()
+    ended_at = DateTimeField(null=True)
+    end_reason = CharField(max_length=32, null=True)
+    ip = CharField(max_length=IP_MAX)
+    user_agent = CharField(max_length=USER_AGENT_MAX)
+
+    class Meta:
+        table_name = "sessions"
+        indexes = ((("user", "ended_at"), False),)
+
+
+class LoginAttempt(BaseModel):
+    """One sign-in attempt, whatever its outcome; the username is kept as typed."""
+
+    id = BigAutoField()
+    at = DateTimeField()
+    username = CharField(max_length=TYPED_USERNAME_MAX)
+    user = ForeignKeyField(User, null=True, backref="attempts", on_delete="SET NULL")
+    outcome = CharField(max_length=8)
+    reason = CharField(max_length=16)
+    ip = CharField(max_length=IP_MAX)
+    user_agent = CharField(max_length=USER_AGENT_MAX)
+    request_id = CharField(max_length=32)
+
+    class Meta:
+        table_name = "login_attempts"
+        # Each history filter walks one of these newest-first, (at, id) being the page cursor.
+        indexes = (
+            (("at", "id"), False),
+            (("username", "at", "id"), False),
+            (("user", "at", "id"), False),
+            (("outcome", "at", "id"), False),
+            (("ip", "at", "id"), False),
+        )
+
+
+TABLES = [User, Session, LoginAttempt]
+
+
+def bounded(text, limit):
+    """Return client-sent text that any column can store: NUL made visible, cut to `limit`.
+
+    PostgreSQL text cannot hold NUL, so it becomes the visible symbol U+2400.
+    """
+    text = (text or "").replace("\x00", "\u2400")
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def create_schema():
+    """Create every missing table and index; safe to run again (init-db)."""
+    with database.connection_context():
+        database.create_tables(TABLES, safe=True)

@@ -1,0 +1,91 @@
+"""Session rows: start, find the active one behind a token, touch, end, list.
+
+A session ends when it is revoked, when PORTAL_SESSION_MAX_AGE has passed since
+sign-in, or after PORTAL_SESSION_IDLE without a request. Ended sessions stay in
+the table with when and why they ended; they never sign anyone in again.
+"""
+
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+
+from portal import clock
+from portal.models import IP_MAX
+from portal.models import USER_AGENT_MAX
+from portal.models import Session
+from portal.models import User
+from portal.models import bounded
+
+# last_seen_at is written at most this often per session, not on every request.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def start(user, ip, user_agent):
+    """Create and return a new session for the user."""
+    now = clock.now()
+    max_age = timedelta(seconds=current_app.config["SESSION_MAX_AGE"])
+    return Session.create(id=uuid.uuid4().hex, user=user, created_at=now, last_seen_at=now,
+                          expires_at=now + max_age, ip=bounded(ip, IP_MAX),
+                          user_agent=bounded(user_agent, USER_AGENT_MAX))
+
+
+def find_active(session_id, user_id):
+    """Return the live session (with its user) behind a token's claims, or None."""
+    session = (Session.select(Session, User).join(User)
+               .where(Session.id == session_id, Session.user == user_id,
+                      Session.ended_at.is_null())
+               .first())
+    if session is None:
+        return None
+    expired = ended_by_time(session, clock.now())
+    if expired:
+        end(session.id, expired)
+        return None
+    return session
+
+
+def ended_by_time(session, now):
+    """Return why the session has run out ('expired' or 'idle'), or None while it is live."""
+    if now >= session.expires_at:
+        return "expired"
+    if now - session.last_seen_at >= timedelta(seconds=current_app.config["SESSION_IDLE"]):
+        return "idle"
+    return None
+
+
+def touch(session):
+    """Record activity on the session, at most once a minute."""
+    now = clock.now()
+    if now - session.last_seen_at >= TOUCH_EVERY:
+        (Session.update(last_seen_at=now)
+         .where(Session.id == session.id, Session.last_seen_at < now - TOUCH_EVERY)
+         .execute())
+
+
+def end(session_id, reason):
+    """End one session now, keeping the row; return True when it was still live."""
+    return bool(Session.update(ended_at=clock.now(), end_reason=reason)
+                .where(Session.id == session_id, Session.ended_at.is_null())
+                .execute())
+
+
+def end_all_for_user(user_id, reason, keep=None):
+    """End every live session of a user (but `keep`); return how many ended."""
+    query = Session.update(ended_at=clock.now(), end_reason=reason).where(
+        Session.user == user_id, Session.ended_at.is_null())
+    if keep is not None:
+        query = query.where(Session.id != keep)
+    return query.execute()
+
+
+def list_active(user_id):
+    """Return the user's live sessions as dicts, most recently active first."""
+    now = clock.now()
+    idle_since = now - timedelta(seconds=current_app.config["SESSION_IDLE"])
+    return list(Session.select(Session.id, Session.created_at, Session.last_seen_at,
+                               Session.expires_at, Session.ip, Session.user_agent)
+                .where(Session.user == user_id, Session.ended_at.is_null(),
+                       Session.expires_at > now, Session.last_seen_at > idle_since)
+                .order_by(Session.last_seen_at.desc())
+                .dicts())

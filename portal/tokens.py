@@ -1,0 +1,52 @@
+"""JWT issue and verify: one algorithm, every claim required, keys chosen by `kid`.
+
+A valid token only names a session; portal.sessions decides whether that
+session still signs anyone in.
+"""
+
+import time
+
+import jwt
+from flask import current_app
+
+ALGORITHM = "HS256"
+TOKEN_TYPE = "portal-session+jwt"
+REQUIRED_CLAIMS = ["sub", "jti", "iat", "nbf", "exp", "iss", "aud"]
+# A cookie cannot hold more than 4 KiB; anything longer is not ours.
+MAX_TOKEN_LENGTH = 2048
+
+
+def issue(user_id, session_id):
+    """Return a signed token for one session of one user, valid for PORTAL_TOKEN_TTL."""
+    config = current_app.config
+    now = int(time.time())
+    claims = {"sub": str(user_id), "jti": session_id, "iat": now, "nbf": now,
+              "exp": now + config["TOKEN_TTL"], "iss": config["TOKEN_ISSUER"],
+              "aud": config["TOKEN_AUDIENCE"]}
+    kid = config["JWT_KID"]
+    return jwt.encode(claims, config["JWT_KEYRING"][kid], algorithm=ALGORITHM,
+                      headers={"kid": kid, "typ": TOKEN_TYPE})
+
+
+def read(token):
+    """Return the claims of a valid token, or None for anything else (never raise)."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    config = current_app.config
+    try:
+        key = signing_key_for(jwt.get_unverified_header(token), config["JWT_KEYRING"])
+        if key is None:
+            return None
+        return jwt.decode(token, key, algorithms=[ALGORITHM], audience=config["TOKEN_AUDIENCE"],
+                          issuer=config["TOKEN_ISSUER"], leeway=config["TOKEN_LEEWAY"],
+                          options={"require": REQUIRED_CLAIMS, "strict_aud": True})
+    except jwt.InvalidTokenError:
+        return None
+
+
+def signing_key_for(header, keyring):
+    """Return the key named by the header's `kid` when the header is exactly ours."""
+    if header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE:
+        return None
+    kid = header.get("kid")
+    return keyring.get(kid) if isinstance(kid, str) else None

@@ -1,0 +1,56 @@
+"""Accounts: create with a checked name and password, list for admins and the CLI."""
+
+import re
+
+from peewee import IntegrityError
+
+from portal import clock
+from portal import passwords
+from portal.models import USERNAME_MAX
+from portal.models import User
+from portal.models import database
+
+USERNAME = re.compile(rf"^[a-z0-9][a-z0-9._@-]{{0,{USERNAME_MAX - 1}}}$")
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
+
+
+class UserError(ValueError):
+    """A user cannot be created as asked; the message says why."""
+
+
+def check_username(username):
+    """Raise UserError unless the name is 1-64 of a-z 0-9 . _ @ - (starting alphanumeric)."""
+    if not USERNAME.match(username):
+        raise UserError(f"Invalid username {username!r}: use 1-{USERNAME_MAX} characters "
+                        "a-z 0-9 . _ @ -, starting with a letter or digit.")
+
+
+def check_password(password):
+    """Raise UserError unless the password has a sensible length."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise UserError(f"The password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long.")
+
+
+def create(username, password, is_admin=False):
+    """Create and return a user; raise UserError for a bad or taken name."""
+    username = username.strip().lower()
+    check_username(username)
+    check_password(password)
+    try:
+        with database.atomic():
+            return User.create(username=username, is_admin=is_admin, created_at=clock.now(),
+                               password_hash=passwords.hash_password(password))
+    except IntegrityError:
+        raise UserError(f"A user named {username!r} already exists.") from None
+
+
+def list_all():
+    """Return every user as a dict, by name."""
+    return list(User.select(User.id, User.username, User.is_admin, User.created_at)
+                .order_by(User.username).dicts())
+
+
+def admin_exists():
+    """Return True when at least one admin account exists."""
+    return User.select().where(User.is_admin == True).exists()  # noqa: E712 (SQL, not Python)

@@ -1,0 +1,55 @@
+"""Sign in and sign out."""
+
+from flask import Blueprint
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+
+from portal import auth
+from portal import client
+from portal import sessions
+from portal.forms import LoginForm
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.get("/")
+def index():
+    """Send visitors to their sessions page (or, signed out, to the login form)."""
+    return redirect(url_for("account.sessions"))
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    """Show the login form; on success start a session and go to `next`."""
+    next_path = request.args.get("next")
+    if g.user is not None and request.method == "GET":
+        return redirect(auth.safe_next(next_path))
+    form = LoginForm()
+    if form.validate_on_submit():
+        start_session(form.user)
+        return redirect(auth.safe_next(next_path))
+    safe = next_path if auth.is_local_path(next_path) else None
+    return render_template("auth/login.html", form=form, next_path=safe)
+
+
+def start_session(user):
+    """Replace any current session by a new one for the user, with a fresh CSRF secret."""
+    if g.session is not None:
+        sessions.end(g.session.id, "replaced")
+    session.clear()
+    seen = client.current()
+    auth.sign_in(sessions.start(user, seen.ip, seen.user_agent))
+
+
+@bp.post("/logout")
+def logout():
+    """End the current session at once and drop the cookie."""
+    if g.session is not None:
+        sessions.end(g.session.id, "logout")
+    auth.sign_out()
+    session.clear()
+    return redirect(url_for("auth.login"))

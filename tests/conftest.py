@@ -1,0 +1,125 @@
+"""Shared fixtures: the app on SQLite (and PostgreSQL when PORTAL_TEST_DATABASE_URL is set),
+flaskr-style client/runner/auth helpers, and Debian's Chromium for Playwright."""
+
+import os
+import shutil
+import uuid
+
+import psycopg2
+import pytest
+
+from portal import create_app
+from portal import db
+from portal import models
+from portal import users
+
+PG_BASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_BASE_URL else [])
+SECRET = "test-secret-" + "x" * 40
+
+# Cheap argon2id parameters: the cost under test is the logic, not the hash.
+FAST_HASHING = {"PASSWORD_MEMORY_COST": 64, "PASSWORD_TIME_COST": 1, "PASSWORD_PARALLELISM": 1}
+TEST_SETTINGS = {"SECRET_KEY": SECRET, "COOKIE_SECURE": False, "TESTING": True,
+                 "WTF_CSRF_ENABLED": False, **FAST_HASHING}
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """Create a PostgreSQL database for this test run and drop it at the end."""
+    name = f"portal_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(PG_BASE_URL)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = PG_BASE_URL.rpartition("/")
+    yield f"{base}/{name}"
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """Return a fresh, empty database URL for one test: SQLite file or PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'portal.db'}"
+    return request.getfixturevalue("pg_database")
+
+
+@pytest.fixture
+def app(request, database_url):
+    """The app on a freshly created schema, with @pytest.mark.settings(...) applied."""
+    settings = {**TEST_SETTINGS, "DATABASE_URL": database_url}
+    if request.node.get_closest_marker("csrf"):
+        settings["WTF_CSRF_ENABLED"] = True
+    for marker in request.node.iter_markers("settings"):
+        settings.update(marker.kwargs)
+    app = create_app(settings)
+    with app.app_context():
+        models.create_schema()
+        empty_tables()
+    yield app
+    db.database.close_all()
+
+
+def empty_tables():
+    """Start a test on empty tables (PostgreSQL keeps one database for the whole run)."""
+    if db.is_postgresql():
+        names = ", ".join(f'"{m._meta.table_name}"' for m in models.TABLES)
+        db.database.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    db.database.close()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner of the app."""
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """Create users and sign in or out through the real routes."""
+
+    def __init__(self, app, client):
+        self._app, self._client = app, client
+
+    def create(self, username="alice", password="correct horse", is_admin=False):
+        """Create a user directly and return it."""
+        with self._app.app_context():
+            return users.create(username, password, is_admin=is_admin)
+
+    def login(self, username="alice", password="correct horse", next_path=None, **headers):
+        """Post the login form and return the response."""
+        url = "/login" + (f"?next={next_path}" if next_path else "")
+        return self._client.post(url, data={"username": username, "password": password},
+                                 headers=headers)
+
+    def logout(self):
+        """Post the logout form and return the response."""
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(app, client):
+    """An AuthActions helper bound to the client."""
+    return AuthActions(app, client)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's Chromium: Playwright cannot download its own browser here."""
+    if not os.path.exists(CHROMIUM):
+        message = "Chromium not found: apt-get install -y chromium (or set CHROMIUM_PATH)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs it, so a missing browser is a broken CI
+        pytest.skip(message)
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS]}

@@ -1,0 +1,105 @@
+"""Tokens: one algorithm, every claim required, anything odd is simply not signed in."""
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+
+from portal import create_app
+from portal import tokens
+from tests.conftest import TEST_SETTINGS
+
+
+@pytest.fixture
+def ctx(plain_app):
+    with plain_app.app_context():
+        yield plain_app
+
+
+def key_and_kid(app):
+    return app.config["JWT_KEYRING"][app.config["JWT_KID"]], app.config["JWT_KID"]
+
+
+def forge(app, claims=None, drop=(), alg="HS256", headers=None, key=None):
+    now = int(time.time())
+    body = {"sub": "1", "jti": "abc", "iat": now, "nbf": now, "exp": now + 60,
+            "iss": "portal", "aud": "portal", **(claims or {})}
+    for name in drop:
+        body.pop(name)
+    own_key, kid = key_and_kid(app)
+    head = {"kid": kid, "typ": tokens.TOKEN_TYPE, **(headers or {})}
+    return jwt.encode(body, key or own_key, algorithm=alg, headers=head)
+
+
+def test_issued_token_reads_back(ctx):
+    claims = tokens.read(tokens.issue(7, "sess1"))
+    assert claims["sub"] == "7" and claims["jti"] == "sess1"
+    assert claims["exp"] - claims["iat"] == ctx.config["TOKEN_TTL"]
+
+
+def test_header_names_key_and_type(ctx):
+    header = jwt.get_unverified_header(tokens.issue(7, "sess1"))
+    assert header == {"alg": "HS256", "kid": ctx.config["JWT_KID"], "typ": tokens.TOKEN_TYPE}
+
+
+@pytest.mark.parametrize("claim", tokens.REQUIRED_CLAIMS)
+def test_every_claim_is_required(ctx, claim):
+    assert tokens.read(forge(ctx, drop=[claim])) is None
+
+
+@pytest.mark.parametrize("claims", [
+    {"exp": int(time.time()) - 1},
+    {"nbf": int(time.time()) + 3600},
+    {"iss": "someone-else"},
+    {"aud": "another-app"},
+    {"aud": ["portal", "another-app"]},
+])
+def test_wrong_claims_are_refused(ctx, claims):
+    assert tokens.read(forge(ctx, claims)) is None
+
+
+def test_other_key_other_kid_and_other_type_are_refused(ctx):
+    assert tokens.read(forge(ctx, key=b"k" * 32)) is None
+    assert tokens.read(forge(ctx, headers={"kid": "0000000000000000"})) is None
+    assert tokens.read(forge(ctx, headers={"typ": "JWT"})) is None
+    own_key, _ = key_and_kid(ctx)
+    assert tokens.read(forge(ctx, alg="HS512", key=own_key * 2)) is None
+
+
+def test_unsigned_alg_none_token_is_refused(ctx):
+    def part(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+    good = jwt.decode(tokens.issue(1, "s"), options={"verify_signature": False})
+    header = {"alg": "none", "kid": ctx.config["JWT_KID"], "typ": tokens.TOKEN_TYPE}
+    assert tokens.read(f"{part(header)}.{part(good)}.") is None
+
+
+@pytest.mark.parametrize("garbage", ["", "x", "a.b.c", "é.é.é", "\x00", "e30.e30.", "x" * 5000])
+def test_malformed_tokens_are_none(ctx, garbage):
+    assert tokens.read(garbage) is None
+
+
+def test_tampered_payload_is_refused(ctx):
+    head, body, sig = tokens.issue(1, "s").split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=="))
+    claims["sub"] = "2"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    assert tokens.read(f"{head}.{forged}.{sig}") is None
+
+
+def test_previous_secret_still_verifies_during_rotation(tmp_path):
+    url = f"sqlite:///{tmp_path}/x.db"
+    old = create_app({**TEST_SETTINGS, "DATABASE_URL": url, "SECRET_KEY": "o" * 40})
+    with old.app_context():
+        token = tokens.issue(1, "s")
+    new = create_app({**TEST_SETTINGS, "DATABASE_URL": url, "SECRET_KEY": "n" * 40,
+                      "SECRET_KEY_PREVIOUS": "o" * 40})
+    with new.app_context():
+        assert tokens.read(token)["sub"] == "1"
+        assert jwt.get_unverified_header(tokens.issue(1, "s"))["kid"] != \
+            jwt.get_unverified_header(token)["kid"]
+    without = create_app({**TEST_SETTINGS, "DATABASE_URL": url, "SECRET_KEY": "n" * 40})
+    with without.app_context():
+        assert tokens.read(token) is None
