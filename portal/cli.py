@@ -4,6 +4,7 @@ import sys
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from portal import models
 from portal import users
@@ -28,7 +29,7 @@ def describe_database():
     return f"{type(database.obj).__name__} {database.obj.database}"
 
 
-@click.group("users")
+@click.group("users", cls=AppGroup)
 def users_group():
     """Manage user accounts."""
     models.create_schema()

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from portal import attempts
 from portal import passwords
-from portal.models import USERNAME_MAX
+from portal import users
 from portal.models import User
 
 
@@ -24,8 +24,8 @@ def normalize_username(typed):
 def find_user(typed):
     """Return the account a typed username names, or None."""
     name = normalize_username(typed)
-    if not name or len(name) > USERNAME_MAX:
-        return None
+    if not users.USERNAME.fullmatch(name):
+        return None  # no account can have this name (and NUL would upset PostgreSQL)
     return User.get_or_none(User.username == name)
 
 

@@ -10,7 +10,7 @@ from portal.models import USERNAME_MAX
 from portal.models import User
 from portal.models import database
 
-USERNAME = re.compile(rf"^[a-z0-9][a-z0-9._@-]{{0,{USERNAME_MAX - 1}}}$")
+USERNAME = re.compile(rf"[a-z0-9][a-z0-9._@-]{{0,{USERNAME_MAX - 1}}}")
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
 
@@ -21,7 +21,7 @@ class UserError(ValueError):
 
 def check_username(username):
     """Raise UserError unless the name is 1-64 of a-z 0-9 . _ @ - (starting alphanumeric)."""
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         raise UserError(f"Invalid username {username!r}: use 1-{USERNAME_MAX} characters "
                         "a-z 0-9 . _ @ -, starting with a letter or digit.")
 

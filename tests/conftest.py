@@ -96,7 +96,7 @@ class AuthActions:
         with self._app.app_context():
             return users.create(username, password, is_admin=is_admin)
 
-    def login(self, username="alice", password="correct horse", next_path=None, **headers):
+    def login(self, username="alice", password="correct horse", next_path=None, headers=None):
         """Post the login form and return the response."""
         url = "/login" + (f"?next={next_path}" if next_path else "")
         return self._client.post(url, data={"username": username, "password": password},
