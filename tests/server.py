@@ -62,7 +62,8 @@ class Gunicorn:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.read_log()}")
+                self.stop()
+                raise RuntimeError(f"gunicorn exited:\n{self.output}")
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1):
                     return
@@ -80,6 +81,7 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.output = self.read_log()
+        self.log.close()
         self.sock.close()
 
     def read_log(self):

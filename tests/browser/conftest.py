@@ -1,0 +1,37 @@
+"""A real portal under gunicorn for the browser tests, with an admin and a user."""
+
+import pytest
+
+from tests.server import Gunicorn
+from tests.server import flask_cli
+from tests.server import portal_env
+
+ACCOUNTS = {"admin": "admin password", "alice": "alice password"}
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """Start gunicorn on a fresh SQLite database with the ACCOUNTS created by the CLI."""
+    env = portal_env(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'portal.db'}")
+    flask_cli(env, "init-db")
+    for name, password in ACCOUNTS.items():
+        extra = ["--admin"] if name == "admin" else []
+        result = flask_cli(env, "users", "create", name, *extra, "--password-stdin",
+                           stdin=password + "\n")
+        assert result.returncode == 0, result.stderr
+    with Gunicorn(env, workers=2, threads=2) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    """pytest-playwright opens every page relative to the live server."""
+    return live_server.url
+
+
+def sign_in(page, username):
+    """Sign in through the login form."""
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(ACCOUNTS[username])
+    page.get_by_role("button", name="Sign in").click()

@@ -1,0 +1,86 @@
+"""The production path, as users run it: gunicorn processes, the flask CLI, real HTTP."""
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from portal.models import LoginAttempt
+from portal.models import Session
+from tests.server import Gunicorn
+from tests.server import flask_cli
+from tests.server import portal_env
+
+pytestmark = pytest.mark.slow
+
+
+def csrf_session(base_url):
+    """Return a requests.Session holding the CSRF cookie, and the token for its forms."""
+    http = requests.Session()
+    page = http.get(f"{base_url}/login", timeout=10).text
+    return http, re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+
+
+@pytest.mark.parametrize(("secret", "message"), [
+    (None, "PORTAL_SECRET_KEY is not set"),
+    ("too-short", "PORTAL_SECRET_KEY is too short"),
+])
+def test_gunicorn_refuses_to_start_without_a_proper_secret(tmp_path, secret, message):
+    env = portal_env(f"sqlite:///{tmp_path}/p.db")
+    env.pop("PORTAL_SECRET_KEY")
+    if secret:
+        env["PORTAL_SECRET_KEY"] = secret
+    with pytest.raises(RuntimeError, match=message):
+        with Gunicorn(env, workers=1):
+            pass
+
+
+def test_gunicorn_refuses_a_bad_setting(tmp_path):
+    env = portal_env(f"sqlite:///{tmp_path}/p.db", LOCKOUT_MAX_FAILURES="lots")
+    with pytest.raises(RuntimeError, match="PORTAL_LOCKOUT_MAX_FAILURES must be a whole number"):
+        with Gunicorn(env, workers=1):
+            pass
+
+
+def test_cli_then_gunicorn_sign_in_and_out(app, database_url):
+    env = portal_env(database_url)
+    assert flask_cli(env, "init-db").returncode == 0
+    created = flask_cli(env, "users", "create", "olga", "--admin", "--password-stdin",
+                        stdin="a long password\n")
+    assert created.returncode == 0, created.stderr
+    assert "olga\tadmin" in flask_cli(env, "users", "list").stdout
+    with Gunicorn(env, workers=2) as server:
+        http, token = csrf_session(server.url)
+        signed_in = http.post(f"{server.url}/login", timeout=10, allow_redirects=False, data={
+            "csrf_token": token, "username": "olga", "password": "a long password"})
+        assert signed_in.status_code == 302
+        cookie = http.cookies.get("portal_session")
+        page = http.get(f"{server.url}/admin/history", timeout=10)
+        assert page.status_code == 200 and "olga" in page.text
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)[1]
+        assert http.post(f"{server.url}/logout", data={"csrf_token": token},
+                         allow_redirects=False, timeout=10).status_code == 302
+        replay = requests.get(f"{server.url}/account/sessions", cookies={
+            "portal_session": cookie}, allow_redirects=False, timeout=10)
+        assert replay.status_code == 302
+
+
+def test_parallel_attempts_through_several_workers_are_all_recorded(app, auth, database_url):
+    auth.create("alice")
+    auth.create("bob", "bobs password")
+    plan = [("alice", "wrong")] * 20 + [("ghost", "x")] * 10 + [("bob", "bobs password")] * 10
+    with Gunicorn(portal_env(database_url), workers=3, threads=4) as server:
+        http, token = csrf_session(server.url)
+
+        def attempt(credentials):
+            data = {"csrf_token": token, "username": credentials[0], "password": credentials[1]}
+            return http.post(f"{server.url}/login", data=data, allow_redirects=False,
+                             timeout=30).status_code
+        with ThreadPoolExecutor(len(plan)) as pool:
+            codes = list(pool.map(attempt, plan))
+    assert codes.count(302) == 10 and codes.count(200) == 30
+    with app.app_context():
+        assert LoginAttempt.select().count() == len(plan)
+        assert LoginAttempt.select().where(LoginAttempt.reason == "bad_password").count() == 20
+        assert Session.select().count() == 10
