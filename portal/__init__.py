@@ -15,8 +15,8 @@ from portal import passwords
 from portal.errors import register_errorhandlers
 from portal.views import account
 from portal.views import admin
-from portal.views import health
 from portal.views import auth as auth_views
+from portal.views import health
 
 csrf = CSRFProtect()
 

@@ -111,7 +111,8 @@ def validate(config):
         check_type(name, value, setting)
         check_range(name, value, setting)
     if config["LOCKOUT_MAX_WAIT"] < config["LOCKOUT_WAIT"]:
-        raise ConfigError(f"{ENV_PREFIX}LOCKOUT_MAX_WAIT must not be below {ENV_PREFIX}LOCKOUT_WAIT.")
+        raise ConfigError(
+            f"{ENV_PREFIX}LOCKOUT_MAX_WAIT must not be below {ENV_PREFIX}LOCKOUT_WAIT.")
     if config["TOKEN_TTL"] > config["SESSION_MAX_AGE"]:
         raise ConfigError(f"{ENV_PREFIX}TOKEN_TTL must not exceed {ENV_PREFIX}SESSION_MAX_AGE.")
 
