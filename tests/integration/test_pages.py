@@ -80,3 +80,13 @@ def test_htmx_is_vendored_at_the_pinned_version(client):
         body = response.data
     assert hashlib.sha256(body).hexdigest() == \
         "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717"
+
+
+@pytest.mark.parametrize("code", [400, 403, 404, 405, 413, 429, 500, 503])
+def test_every_error_template_renders(app, code):
+    from werkzeug.exceptions import default_exceptions
+
+    from portal.errors import render_error
+    with app.test_request_context("/"):
+        body, status, _ = render_error(default_exceptions[code]())
+    assert status == code and "<h1>" in body and "Go to the start page" in body

@@ -1,0 +1,52 @@
+"""The database layer: SQLite pragmas for concurrency, schema from init-db, client IP."""
+
+import pytest
+
+from portal import db
+from portal import passwords
+from portal.models import LoginAttempt
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app):
+    if db.is_postgresql():
+        pytest.skip("SQLite pragmas")
+    with app.app_context():
+        assert db.database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.database.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10_000
+
+
+def test_postgresql_connections_carry_a_statement_timeout(app):
+    if not db.is_postgresql():
+        pytest.skip("PostgreSQL setting")
+    with app.app_context():
+        assert db.database.execute_sql("SHOW statement_timeout").fetchone()[0] == "5s"
+
+
+def test_schema_creation_is_idempotent(app):
+    from portal import models
+    with app.app_context():
+        models.create_schema()
+        assert LoginAttempt.select().count() == 0
+
+
+@pytest.mark.parametrize(("hops", "forwarded", "recorded"), [
+    (0, "203.0.113.9", "127.0.0.1"),
+    (1, "203.0.113.9", "203.0.113.9"),
+    (1, "198.51.100.1, 203.0.113.9", "203.0.113.9"),
+])
+def test_client_ip_trusts_forwarded_for_only_as_configured(request, database_url, hops,
+                                                           forwarded, recorded):
+    request.applymarker(pytest.mark.settings(TRUSTED_PROXIES=hops))
+    app = request.getfixturevalue("app")
+    client = app.test_client()
+    client.post("/login", data={"username": "nobody", "password": "x"},
+                headers={"X-Forwarded-For": forwarded})
+    with app.app_context():
+        assert LoginAttempt.get().ip == recorded
+
+
+def test_dummy_hash_costs_the_same_as_a_real_one(app):
+    with app.app_context():
+        ours = app.extensions[passwords.EXTENSION]
+        assert not ours.hasher.check_needs_rehash(ours.dummy_hash)
+        assert not passwords.needs_rehash(passwords.hash_password("anything long"))
