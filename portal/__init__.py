@@ -8,6 +8,7 @@ from portal import cli
 from portal import client
 from portal import config
 from portal import db
+from portal import devices
 from portal import headers
 from portal import keys
 from portal import logs
@@ -33,6 +34,7 @@ def create_app(overrides=None):
     passwords.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
+    devices.init_app(app)
     headers.init_app(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -46,8 +46,10 @@ def open_database(url, app):
             "timeout": POOL_WAIT_SECONDS}
     if scheme == "sqlite":
         # Pooled connections move between threads; each is used by one thread at a time.
+        # BEGIN IMMEDIATE: a transaction takes the write lock at its start, so two
+        # transactions never both read and then fail to upgrade (SQLITE_BUSY).
         return PooledSqliteDatabase(sqlite_path(name, app), pragmas=SQLITE_PRAGMAS,
-                                    check_same_thread=False, **pool)
+                                    check_same_thread=False, lock_type="IMMEDIATE", **pool)
     if scheme in ("postgres", "postgresql"):
         timeout = app.config["DB_STATEMENT_TIMEOUT"]
         options.setdefault("options", f"-c statement_timeout={timeout}")
@@ -63,6 +65,15 @@ def sqlite_path(name, app):
     path = os.path.join(os.path.dirname(app.instance_path), name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     return path
+
+
+def for_update(query):
+    """Lock the selected rows until the transaction ends.
+
+    PostgreSQL locks the rows; SQLite needs nothing more, since BEGIN IMMEDIATE
+    already gives the transaction the database's single write lock.
+    """
+    return query.for_update() if is_postgresql() else query
 
 
 def is_postgresql():

@@ -5,6 +5,7 @@ from wtforms import PasswordField
 from wtforms import StringField
 
 from portal import client
+from portal import devices
 from portal import logs
 from portal import signin
 
@@ -14,6 +15,8 @@ class LoginForm(FlaskForm):
 
     username = StringField()
     password = PasswordField()
+    user = None
+    outcome = None
 
     def validate(self, extra_validators=None):
         """Return True when the credentials are right; set self.user and self.outcome."""
@@ -22,7 +25,8 @@ class LoginForm(FlaskForm):
             return False
         self.outcome = signin.check_credentials(self.username.data or "",
                                                 self.password.data or "",
-                                                client.current(), logs.request_id())
+                                                client.current(), logs.request_id(),
+                                                devices.current_id())
         self.user = self.outcome.user
         return self.user is not None
 

@@ -6,8 +6,10 @@ Times are naive UTC datetimes throughout (portal.clock.now()).
 from peewee import BigAutoField
 from peewee import BooleanField
 from peewee import CharField
+from peewee import CompositeKey
 from peewee import DateTimeField
 from peewee import ForeignKeyField
+from peewee import IntegerField
 from peewee import Model
 
 from portal.db import database
@@ -16,6 +18,8 @@ USERNAME_MAX = 64
 TYPED_USERNAME_MAX = 150
 USER_AGENT_MAX = 512
 IP_MAX = 64
+LOCK_REASON_MAX = 500
+UNKNOWN_DEVICE = ""
 
 
 class BaseModel(Model):
@@ -32,6 +36,13 @@ class User(BaseModel):
     password_hash = CharField(max_length=255)
     is_admin = BooleanField(default=False)
     created_at = DateTimeField()
+    # An administrator's lock (any device); null reason means not locked by an admin.
+    lock_reason = CharField(max_length=LOCK_REASON_MAX, null=True)
+    locked_at = DateTimeField(null=True)
+    locked_until = DateTimeField(null=True)
+    locked_by = CharField(max_length=USERNAME_MAX, null=True)
+    last_success_at = DateTimeField(null=True)
+    last_failure_at = DateTimeField(null=True)
 
     class Meta:
         table_name = "users"
@@ -80,7 +91,52 @@ class LoginAttempt(BaseModel):
         )
 
 
-TABLES = [User, Session, LoginAttempt]
+class FailureBudget(BaseModel):
+    """A lockout budget: an account's for unknown clients (device ''), or one known device's."""
+
+    user = ForeignKeyField(User, backref="budgets", on_delete="CASCADE")
+    device = CharField(max_length=32, default=UNKNOWN_DEVICE)
+    failures = IntegerField(default=0)
+    last_failure_at = DateTimeField(null=True)
+    lockouts = IntegerField(default=0)
+    locked_at = DateTimeField(null=True)
+    locked_until = DateTimeField(null=True)
+    permanent = BooleanField(default=False)
+
+    class Meta:
+        table_name = "failure_budgets"
+        primary_key = CompositeKey("user", "device")
+
+
+class IpThrottle(BaseModel):
+    """Failures from one client IP in its current window."""
+
+    ip = CharField(primary_key=True, max_length=IP_MAX)
+    started_at = DateTimeField(null=True)
+    failures = IntegerField(default=0)
+
+    class Meta:
+        table_name = "ip_throttles"
+
+
+class AuditEvent(BaseModel):
+    """An admin action, or a lock the policy applied, on one user account."""
+
+    at = DateTimeField()
+    actor = CharField(max_length=USERNAME_MAX)
+    actor_ip = CharField(max_length=IP_MAX, null=True)
+    action = CharField(max_length=16)
+    target = ForeignKeyField(User, backref="audit_events", on_delete="CASCADE")
+    reason = CharField(max_length=LOCK_REASON_MAX, default="")
+    until = DateTimeField(null=True)
+    failures = IntegerField(null=True)
+
+    class Meta:
+        table_name = "audit_events"
+        indexes = ((("target", "at"), False),)
+
+
+TABLES = [User, Session, LoginAttempt, FailureBudget, IpThrottle, AuditEvent]
 
 
 def bounded(text, limit):

@@ -1,19 +1,55 @@
-"""The credential check behind the login form; every call records one attempt."""
+"""The credential check behind the login form; every call records exactly one attempt.
+
+It runs in three steps so that no lock is held while argon2 works:
+1. reserve (one short transaction): refuse a throttled IP or a locked account, and
+   otherwise count this attempt as a failure *in advance*, so a burst of parallel
+   attempts can never get past the threshold;
+2. verify the password (a dummy verification for unknown or locked accounts, so
+   every failure takes the same time and reads the same);
+3. settle (one short transaction): record the attempt; a success takes the
+   advance failure back and resets the budget, a failure that locked the account
+   ends its sessions and is written to the audit trail.
+"""
 
 from dataclasses import dataclass
 
+from flask import current_app
+
 from portal import attempts
+from portal import audit
+from portal import clock
+from portal import counters
+from portal import devices
+from portal import lockout
 from portal import passwords
+from portal import sessions
 from portal import users
+from portal.db import database
+from portal.models import UNKNOWN_DEVICE
 from portal.models import User
+
+PROCEED = "proceed"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a sign-in attempt came to: the user on success, and the recorded reason."""
+    """What a sign-in attempt came to: the user on success, the reason, any Retry-After."""
 
     user: User | None
     reason: str
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What step 1 decided, and the counter values step 3 needs."""
+
+    verdict: str
+    device: str = UNKNOWN_DEVICE
+    before: lockout.Budget | None = None
+    after: lockout.Budget | None = None
+    ip_window: lockout.IpWindow | None = None
+    retry_after: int | None = None
 
 
 def normalize_username(typed):
@@ -29,23 +65,87 @@ def find_user(typed):
     return User.get_or_none(User.username == name)
 
 
-def check_credentials(typed_username, password, client, request_id):
-    """Check a username and password, record the attempt and return its Outcome.
-
-    An unknown username costs one dummy verification, so its response takes as
-    long as a wrong password's and reads the same.
-    """
+def check_credentials(typed_username, password, client, request_id, device_id=None):
+    """Check a username and password under the lockout policy; record and return the Outcome."""
+    policy = lockout.Policy.from_config(current_app.config)
     user = find_user(typed_username)
+    reservation = reserve(user, client.ip, device_id, clock.now(), policy)
+    if reservation.verdict == PROCEED:
+        reason = verify(user, password)
+    else:
+        reason = reservation.verdict
+        if reason == attempts.LOCKED:
+            passwords.verify_dummy(password)  # a locked account answers as slowly as any other
+    settle(typed_username, user, reason, reservation, client, request_id, device_id)
+    return Outcome(user if reason == attempts.OK else None, reason, reservation.retry_after)
+
+
+def reserve(user, ip, device_id, now, policy):
+    """Step 1: refuse a throttled IP or locked account, else count a failure in advance."""
+    with database.atomic():
+        window = counters.load_ip(ip)
+        if lockout.ip_throttled(window, now, policy):
+            retry = lockout.ip_retry_after(lockout.ip_current(window, now, policy), now, policy)
+            return Reservation(attempts.THROTTLED, retry_after=retry)
+        window = lockout.ip_after_failure(window, now, policy)
+        counters.save_ip(ip, window)
+        if user is None:
+            return Reservation(PROCEED, ip_window=window)
+        device = device_id if counters.is_known_device(user.id, device_id) else UNKNOWN_DEVICE
+        before = lockout.forget_old(counters.load_budget(user.id, device), now, policy)
+        if is_admin_locked(User.get_by_id(user.id), now) or lockout.is_locked(before, now):
+            return Reservation(attempts.LOCKED, device=device, ip_window=window)
+        after = lockout.after_failure(before, now, policy)
+        counters.save_budget(user.id, device, after)
+        return Reservation(PROCEED, device, before, after, window)
+
+
+def is_admin_locked(user, now):
+    """Return True while an administrator's lock on the user holds."""
+    if user.lock_reason is None:
+        return False
+    return user.locked_until is None or now < user.locked_until
+
+
+def verify(user, password):
+    """Step 2: return the attempt's reason (ok, bad_password or unknown_user)."""
     if user is None:
         passwords.verify_dummy(password)
-        reason = attempts.UNKNOWN_USER
-    elif passwords.verify(user.password_hash, password):
-        reason = attempts.OK
-        rehash_if_needed(user, password)
-    else:
-        reason = attempts.BAD_PASSWORD
-    attempts.record(typed_username, user, reason, client, request_id)
-    return Outcome(user if reason == attempts.OK else None, reason)
+        return attempts.UNKNOWN_USER
+    if not passwords.verify(user.password_hash, password):
+        return attempts.BAD_PASSWORD
+    rehash_if_needed(user, password)
+    return attempts.OK
+
+
+def settle(typed_username, user, reason, reservation, client, request_id, device_id):
+    """Step 3: record the attempt and apply what it means for the counters."""
+    now = clock.now()
+    with database.atomic():
+        if reason == attempts.OK:
+            take_back(reservation, client.ip)
+            counters.save_budget(user.id, reservation.device, lockout.after_success())
+            counters.remember_device(user.id, device_id or devices.ensure_id())
+            User.update(last_success_at=now).where(User.id == user.id).execute()
+        elif user is not None:
+            User.update(last_failure_at=now).where(User.id == user.id).execute()
+            if reservation.after and lockout.just_locked(reservation.before, reservation.after):
+                apply_policy_lock(user, reservation.after, reservation.device)
+        attempts.record(typed_username, user, reason, client, request_id)
+
+
+def take_back(reservation, ip):
+    """Undo the failure counted in advance for an IP whose attempt succeeded."""
+    window = counters.load_ip(ip)
+    counters.save_ip(ip, lockout.ip_after_success(window, reservation.ip_window))
+
+
+def apply_policy_lock(user, budget, device):
+    """End the user's sessions and write the lock the policy just applied to the audit trail."""
+    sessions.end_all_for_user(user.id, "locked")
+    action = audit.POLICY_PERMANENT if budget.permanent else audit.POLICY_LOCK
+    audit.record(action, user.id, audit.POLICY_ACTOR, reason="device" if device else "account",
+                 until=budget.locked_until, failures=budget.failures)
 
 
 def rehash_if_needed(user, password):

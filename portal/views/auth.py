@@ -33,7 +33,11 @@ def login():
         start_session(form.user)
         return redirect(auth.safe_next(next_path))
     safe = next_path if auth.is_local_path(next_path) else None
-    return render_template("auth/login.html", form=form, next_path=safe)
+    page = render_template("auth/login.html", form=form, next_path=safe)
+    retry_after = form.outcome and form.outcome.retry_after
+    if retry_after:
+        return page, 429, {"Retry-After": str(retry_after)}
+    return page
 
 
 def start_session(user):

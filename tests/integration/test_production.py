@@ -70,7 +70,8 @@ def test_parallel_attempts_through_several_workers_are_all_recorded(app, auth, d
     auth.create("alice")
     auth.create("bob", "bobs password")
     plan = [("alice", "wrong")] * 20 + [("ghost", "x")] * 10 + [("bob", "bobs password")] * 10
-    with Gunicorn(portal_env(database_url), workers=3, threads=4) as server:
+    env = portal_env(database_url, LOCKOUT_MAX_FAILURES=1000)
+    with Gunicorn(env, workers=3, threads=4) as server:
         http, token = csrf_session(server.url)
 
         def attempt(credentials):

@@ -1,0 +1,25 @@
+"""The audit trail: admin actions and policy locks on user accounts."""
+
+from portal import clock
+from portal.models import IP_MAX
+from portal.models import LOCK_REASON_MAX
+from portal.models import AuditEvent
+from portal.models import bounded
+
+LOCK, UNLOCK = "lock", "unlock"
+POLICY_LOCK, POLICY_PERMANENT = "policy_lock", "policy_permanent"
+POLICY_ACTOR = "policy"
+
+
+def record(action, target_id, actor, actor_ip=None, reason="", until=None, failures=None):
+    """Write one audit event and return it."""
+    return AuditEvent.create(at=clock.now(), action=action, target=target_id, actor=actor,
+                             actor_ip=bounded(actor_ip, IP_MAX) if actor_ip else None,
+                             reason=bounded(reason, LOCK_REASON_MAX), until=until,
+                             failures=failures)
+
+
+def for_user(user_id, limit=50):
+    """Return a user's audit events as dicts, newest first."""
+    return list(AuditEvent.select().where(AuditEvent.target == user_id)
+                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).dicts())

@@ -1,0 +1,146 @@
+"""The lockout policy: pure functions over plain values, with the clock passed in.
+
+Two kinds of budget are kept:
+
+- an account budget (one for unknown clients, and one per device that has signed
+  in to the account before): after LOCKOUT_MAX_FAILURES consecutive failures it is
+  locked for LOCKOUT_WAIT, each further lock LOCKOUT_WAIT_FACTOR times longer up to
+  LOCKOUT_MAX_WAIT; the lock after LOCKOUT_MAX_TEMPORARY temporary ones is permanent
+  (until an admin unlocks). Failures are forgotten LOCKOUT_RESET_AFTER after the
+  last one; a success resets the budget. Failures while locked are not counted, so
+  they never extend a lock.
+- an IP window: an address that has failed IP_MAX_FAILURES times within IP_WINDOW
+  (counted from its first failure in the window) is throttled until the window ends.
+
+portal.counters stores these values under row locks; this module only decides.
+"""
+
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import datetime
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The lockout settings, as durations."""
+
+    max_failures: int = 5
+    wait: timedelta = timedelta(minutes=5)
+    wait_factor: int = 2
+    max_wait: timedelta = timedelta(hours=1)
+    max_temporary: int = 5
+    reset_after: timedelta = timedelta(hours=12)
+    ip_max_failures: int = 50
+    ip_window: timedelta = timedelta(minutes=15)
+
+    @classmethod
+    def from_config(cls, config):
+        """Build the policy from PORTAL_LOCKOUT_* and PORTAL_IP_* settings."""
+        seconds = timedelta(seconds=1)
+        return cls(max_failures=config["LOCKOUT_MAX_FAILURES"],
+                   wait=config["LOCKOUT_WAIT"] * seconds,
+                   wait_factor=config["LOCKOUT_WAIT_FACTOR"],
+                   max_wait=config["LOCKOUT_MAX_WAIT"] * seconds,
+                   max_temporary=config["LOCKOUT_MAX_TEMPORARY"],
+                   reset_after=config["LOCKOUT_RESET_AFTER"] * seconds,
+                   ip_max_failures=config["IP_MAX_FAILURES"],
+                   ip_window=config["IP_WINDOW"] * seconds)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The failure budget of an account (or of an account on one known device)."""
+
+    failures: int = 0
+    last_failure_at: datetime | None = None
+    lockouts: int = 0
+    locked_at: datetime | None = None
+    locked_until: datetime | None = None
+    permanent: bool = False
+
+
+@dataclass(frozen=True)
+class IpWindow:
+    """Failures from one client IP since the start of its current window."""
+
+    started_at: datetime | None = None
+    failures: int = 0
+
+
+def forget_old(budget, now, policy):
+    """Return the budget with failures forgotten once RESET_AFTER has passed since the last."""
+    if budget.permanent or budget.last_failure_at is None:
+        return budget
+    if now - budget.last_failure_at >= policy.reset_after and not is_locked(budget, now):
+        return Budget()
+    return budget
+
+
+def is_locked(budget, now):
+    """Return True while the budget is locked."""
+    if budget.permanent:
+        return True
+    return budget.locked_until is not None and now < budget.locked_until
+
+
+def lock_wait(lockouts, policy):
+    """Return how long the n-th temporary lock lasts (n starts at 1)."""
+    growth = policy.wait_factor ** min(lockouts - 1, 64)
+    return min(policy.wait * growth, policy.max_wait)
+
+
+def after_failure(budget, now, policy):
+    """Return the budget after one more failure (the caller has checked it is not locked)."""
+    budget = forget_old(budget, now, policy)
+    failures = budget.failures + 1
+    counted = replace(budget, failures=failures, last_failure_at=now)
+    if failures % policy.max_failures:
+        return counted
+    lockouts = budget.lockouts + 1
+    if lockouts > policy.max_temporary:
+        return replace(counted, lockouts=lockouts, locked_at=now, locked_until=None,
+                       permanent=True)
+    return replace(counted, lockouts=lockouts, locked_at=now,
+                   locked_until=now + lock_wait(lockouts, policy))
+
+
+def after_success():
+    """Return the budget after a successful sign-in: everything forgotten."""
+    return Budget()
+
+
+def just_locked(before, after):
+    """Return True when a failure moved the budget into a new lock."""
+    return after.lockouts > before.lockouts
+
+
+def ip_current(window, now, policy):
+    """Return the IP's window, started afresh when the old one has run out."""
+    if window.started_at is None or now - window.started_at >= policy.ip_window:
+        return IpWindow()
+    return window
+
+
+def ip_throttled(window, now, policy):
+    """Return True when the IP has used up its failures for the current window."""
+    return ip_current(window, now, policy).failures >= policy.ip_max_failures
+
+
+def ip_retry_after(window, now, policy):
+    """Return the whole seconds until a throttled IP's window ends (at least 1)."""
+    remaining = window.started_at + policy.ip_window - now
+    return max(1, int(remaining.total_seconds() + 0.999))
+
+
+def ip_after_failure(window, now, policy):
+    """Return the IP's window with one more failure in it."""
+    window = ip_current(window, now, policy)
+    return IpWindow(started_at=window.started_at or now, failures=window.failures + 1)
+
+
+def ip_after_success(window, reserved):
+    """Return the window with a failure counted in advance (in `reserved`) taken back."""
+    if window.started_at != reserved.started_at or window.failures == 0:
+        return window
+    return replace(window, failures=window.failures - 1)
