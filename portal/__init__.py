@@ -9,6 +9,7 @@ from portal import client
 from portal import config
 from portal import db
 from portal import devices
+from portal import filters
 from portal import headers
 from portal import keys
 from portal import logs
@@ -35,6 +36,7 @@ def create_app(overrides=None):
     csrf.init_app(app)
     auth.init_app(app)
     devices.init_app(app)
+    filters.init_app(app)
     headers.init_app(app)
     register_blueprints(app)
     register_errorhandlers(app)

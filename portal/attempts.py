@@ -73,6 +73,16 @@ def for_user(user_id, limit=20):
                 .limit(limit).dicts())
 
 
+def failures_before(user_id, at, limit):
+    """Return the failures against an account up to `at` (what caused a lock), newest first."""
+    return list(LoginAttempt.select(LoginAttempt.at, LoginAttempt.username, LoginAttempt.reason,
+                                    LoginAttempt.ip, LoginAttempt.user_agent)
+                .where(LoginAttempt.user == user_id, LoginAttempt.at <= at,
+                       LoginAttempt.outcome == FAILURE)
+                .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
+                .limit(limit).dicts())
+
+
 def make_cursor(row):
     """Return the opaque cursor that continues a page after this row."""
     return f"{row['at'].strftime(CURSOR_TIME)}-{row['id']}"

@@ -1,14 +1,20 @@
 """Flask CLI commands: init-db and users (create, list)."""
 
+import getpass
 import sys
+from datetime import timedelta
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from portal import locks
 from portal import models
 from portal import users
 from portal.db import database
+from portal.models import USERNAME_MAX
+from portal.models import User
+from portal.models import bounded
 
 
 def init_app(app: Flask):
@@ -53,9 +59,46 @@ def create_user_command(name, admin, password_stdin):
     click.echo(f"Created {role} {user.username!r}.")
 
 
+@users_group.command("lock")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (kept in the audit trail).")
+@click.option("--hours", type=click.IntRange(min=1), help="Lift the lock after this many hours.")
+def lock_user_command(name, reason, hours):
+    """Lock user NAME (all devices) and end all of its sessions."""
+    if not reason.strip():
+        raise click.ClickException("Give a reason with --reason.")
+    user = existing_user(name)
+    locks.lock(user, reason, timedelta(hours=hours) if hours else None, cli_actor(), None)
+    click.echo(f"Locked {user.username!r}" + (f" for {hours} h." if hours else " until unlocked."))
+
+
+@users_group.command("unlock")
+@click.argument("name")
+def unlock_user_command(name):
+    """Unlock user NAME and forget its failed attempts."""
+    user = existing_user(name)
+    locks.unlock(user, cli_actor(), None)
+    click.echo(f"Unlocked {user.username!r}.")
+
+
+def existing_user(name):
+    """Return the user called NAME or stop with a clear message."""
+    user = User.get_or_none(User.username == name.strip().lower())
+    if user is None:
+        raise click.ClickException(f"No user named {name!r}.")
+    return user
+
+
+def cli_actor():
+    """Name the person at the terminal in the audit trail."""
+    return bounded(f"cli:{getpass.getuser()}", USERNAME_MAX)
+
+
 @users_group.command("list")
 def list_users_command():
-    """List users: name, role, created."""
-    for user in users.list_all():
+    """List users: name, role, lock state, created."""
+    for user in locks.overview():
         role = "admin" if user["is_admin"] else "user"
-        click.echo(f"{user['username']}\t{role}\t{user['created_at']:%Y-%m-%d %H:%M} UTC")
+        state = user["state"].kind if user["state"].kind != "open" else "active"
+        click.echo(f"{user['username']}\t{role}\t{state}\t"
+                   f"{user['created_at']:%Y-%m-%d %H:%M} UTC")

@@ -8,6 +8,8 @@ from portal import client
 from portal import devices
 from portal import logs
 from portal import signin
+from portal.locks import DURATIONS
+from portal.models import LOCK_REASON_MAX
 
 
 class LoginForm(FlaskForm):
@@ -33,3 +35,21 @@ class LoginForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with only the CSRF token, for buttons that change state."""
+
+
+class LockForm(FlaskForm):
+    """An admin's lock: a reason (required) and how long (empty: until unlocked)."""
+
+    reason = StringField()
+    duration = StringField(default="")  # a key of locks.DURATIONS; the template lists them
+
+    def validate(self, extra_validators=None):
+        """Return True when a reason is given and short enough; the template words the error."""
+        if not super().validate(extra_validators):
+            return False
+        reason = (self.reason.data or "").strip()
+        if not reason or len(reason) > LOCK_REASON_MAX:
+            self.reason.errors = ["required"]
+        if (self.duration.data or "") not in DURATIONS:
+            self.duration.errors = ["unknown"]
+        return not (self.reason.errors or self.duration.errors)

@@ -86,8 +86,10 @@ def is_locked(budget, now):
 
 def lock_wait(lockouts, policy):
     """Return how long the n-th temporary lock lasts (n starts at 1)."""
-    growth = policy.wait_factor ** min(lockouts - 1, 64)
-    return min(policy.wait * growth, policy.max_wait)
+    # In float seconds: a long streak would overflow timedelta (the cap is far below).
+    growth = float(policy.wait_factor) ** min(lockouts - 1, 64)
+    seconds = min(policy.wait.total_seconds() * growth, policy.max_wait.total_seconds())
+    return timedelta(seconds=seconds)
 
 
 def after_failure(budget, now, policy):
@@ -144,3 +146,51 @@ def ip_after_success(window, reserved):
     if window.started_at != reserved.started_at or window.failures == 0:
         return window
     return replace(window, failures=window.failures - 1)
+
+
+@dataclass(frozen=True)
+class AdminLock:
+    """An administrator's lock on an account, as stored on the user row."""
+
+    reason: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    by: str | None = None
+
+    def holds(self, now):
+        """Return True while the lock is in force."""
+        return self.reason is not None and (self.until is None or now < self.until)
+
+
+@dataclass(frozen=True)
+class LockState:
+    """Why an account is (or is not) locked, for the admin screens to explain."""
+
+    kind: str  # "admin", "permanent", "temporary" or "open"
+    since: datetime | None
+    until: datetime | None
+    failures: int
+    lockouts: int
+    failures_left: int
+    next_wait: timedelta | None
+    temporary_left: int
+    admin: AdminLock
+
+
+def explain(admin, budget, now, policy):
+    """Return the LockState of an account: the rule in force, when it ends, what comes next."""
+    budget = forget_old(budget, now, policy)
+    left = policy.max_failures - budget.failures % policy.max_failures
+    nxt = None if budget.lockouts >= policy.max_temporary else lock_wait(budget.lockouts + 1,
+                                                                         policy)
+    if admin.holds(now):
+        kind, since, until = "admin", admin.since, admin.until
+    elif budget.permanent:
+        kind, since, until = "permanent", budget.locked_at, None
+    elif is_locked(budget, now):
+        kind, since, until = "temporary", budget.locked_at, budget.locked_until
+    else:
+        kind, since, until = "open", None, None
+    temporary_left = max(0, policy.max_temporary - budget.lockouts)
+    return LockState(kind, since, until, budget.failures, budget.lockouts, left, nxt,
+                     temporary_left, admin)

@@ -21,6 +21,7 @@ from portal import clock
 from portal import counters
 from portal import devices
 from portal import lockout
+from portal import locks
 from portal import passwords
 from portal import sessions
 from portal import users
@@ -93,18 +94,12 @@ def reserve(user, ip, device_id, now, policy):
             return Reservation(PROCEED, ip_window=window)
         device = device_id if counters.is_known_device(user.id, device_id) else UNKNOWN_DEVICE
         before = lockout.forget_old(counters.load_budget(user.id, device), now, policy)
-        if is_admin_locked(User.get_by_id(user.id), now) or lockout.is_locked(before, now):
+        admin_lock = locks.admin_lock_of(User.get_by_id(user.id))
+        if admin_lock.holds(now) or lockout.is_locked(before, now):
             return Reservation(attempts.LOCKED, device=device, ip_window=window)
         after = lockout.after_failure(before, now, policy)
         counters.save_budget(user.id, device, after)
         return Reservation(PROCEED, device, before, after, window)
-
-
-def is_admin_locked(user, now):
-    """Return True while an administrator's lock on the user holds."""
-    if user.lock_reason is None:
-        return False
-    return user.locked_until is None or now < user.locked_until
 
 
 def verify(user, password):

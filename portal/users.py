@@ -45,12 +45,6 @@ def create(username, password, is_admin=False):
         raise UserError(f"A user named {username!r} already exists.") from None
 
 
-def list_all():
-    """Return every user as a dict, by name."""
-    return list(User.select(User.id, User.username, User.is_admin, User.created_at)
-                .order_by(User.username).dicts())
-
-
 def admin_exists():
     """Return True when at least one admin account exists."""
     return User.select().where(User.is_admin == True).exists()  # noqa: E712 (SQL, not Python)

@@ -6,6 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from portal.models import AuditEvent
+from portal.models import FailureBudget
 from portal.models import LoginAttempt
 from portal.models import Session
 from tests.server import Gunicorn
@@ -66,22 +68,58 @@ def test_cli_then_gunicorn_sign_in_and_out(app, database_url):
         assert replay.status_code == 302
 
 
+def parallel_logins(server, plan):
+    """POST every (username, password) of the plan at once; return the status codes."""
+    http, token = csrf_session(server.url)
+    http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=len(plan)))
+
+    def attempt(credentials):
+        data = {"csrf_token": token, "username": credentials[0], "password": credentials[1]}
+        return http.post(f"{server.url}/login", data=data, allow_redirects=False,
+                         timeout=30).status_code
+    with ThreadPoolExecutor(len(plan)) as pool:
+        return list(pool.map(attempt, plan))
+
+
+def count(model, *where):
+    query = model.select()
+    return (query.where(*where) if where else query).count()
+
+
 def test_parallel_attempts_through_several_workers_are_all_recorded(app, auth, database_url):
     auth.create("alice")
     auth.create("bob", "bobs password")
     plan = [("alice", "wrong")] * 20 + [("ghost", "x")] * 10 + [("bob", "bobs password")] * 10
     env = portal_env(database_url, LOCKOUT_MAX_FAILURES=1000)
     with Gunicorn(env, workers=3, threads=4) as server:
-        http, token = csrf_session(server.url)
-
-        def attempt(credentials):
-            data = {"csrf_token": token, "username": credentials[0], "password": credentials[1]}
-            return http.post(f"{server.url}/login", data=data, allow_redirects=False,
-                             timeout=30).status_code
-        with ThreadPoolExecutor(len(plan)) as pool:
-            codes = list(pool.map(attempt, plan))
+        codes = parallel_logins(server, plan)
     assert codes.count(302) == 10 and codes.count(200) == 30
     with app.app_context():
-        assert LoginAttempt.select().count() == len(plan)
-        assert LoginAttempt.select().where(LoginAttempt.reason == "bad_password").count() == 20
-        assert Session.select().count() == 10
+        assert count(LoginAttempt) == len(plan)
+        assert count(LoginAttempt, LoginAttempt.reason == "bad_password") == 20
+        assert count(Session) == 10
+        assert FailureBudget.get(FailureBudget.device == "").failures == 20
+
+
+def test_parallel_failures_lock_exactly_at_the_threshold(app, auth, database_url):
+    alice = auth.create("alice")
+    with Gunicorn(portal_env(database_url), workers=4, threads=4) as server:
+        codes = parallel_logins(server, [("alice", "wrong")] * 40)
+    assert codes == [200] * 40
+    with app.app_context():
+        assert count(LoginAttempt) == 40
+        assert count(LoginAttempt, LoginAttempt.reason == "bad_password") == 5
+        assert count(LoginAttempt, LoginAttempt.reason == "locked") == 35
+        budget = FailureBudget.get(FailureBudget.user == alice.id)
+        assert (budget.failures, budget.lockouts) == (5, 1) and budget.locked_until
+        assert count(AuditEvent) == 1
+
+
+def test_ip_throttle_holds_exactly_under_a_burst(app, auth, database_url):
+    env = portal_env(database_url, IP_MAX_FAILURES=10)
+    with Gunicorn(env, workers=4, threads=4) as server:
+        codes = parallel_logins(server, [(f"user{i}", "x") for i in range(30)])
+    assert codes.count(200) == 10 and codes.count(429) == 20
+    with app.app_context():
+        assert count(LoginAttempt, LoginAttempt.reason == "unknown_user") == 10
+        assert count(LoginAttempt, LoginAttempt.reason == "throttled") == 20

@@ -1,0 +1,33 @@
+"""Jinja filters for times and durations, as people read them."""
+
+from datetime import timedelta
+
+from portal import clock
+
+UNITS = ((86400, "d"), (3600, "h"), (60, "min"), (1, "s"))
+
+
+def init_app(app):
+    """Register the filters."""
+    app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["ago"] = ago
+
+
+def duration(delta):
+    """Return a timedelta as its largest whole unit or two: '1 h 30 min', '5 min', '2 d'."""
+    seconds = int(delta.total_seconds())
+    parts = []
+    for size, unit in UNITS:
+        if seconds >= size and len(parts) < 2:
+            parts.append(f"{seconds // size} {unit}")
+            seconds %= size
+    return " ".join(parts) or "0 s"
+
+
+def ago(at):
+    """Return how long ago a (naive UTC) time was: 'just now', '5 min ago', 'in 3 h'."""
+    seconds = (clock.now() - at).total_seconds()
+    if abs(seconds) < 60:
+        return "just now"
+    largest = " ".join(duration(timedelta(seconds=abs(seconds))).split(" ")[:2])
+    return f"{largest} ago" if seconds > 0 else f"in {largest}"

@@ -1,0 +1,138 @@
+"""Admin users list and user page: lock and unlock, audit trail, lock state explained."""
+
+import re
+
+import pytest
+
+from portal.models import AuditEvent
+from portal.models import LoginAttempt
+from portal.models import User
+from tests.integration.test_csrf import csrf_token
+
+
+@pytest.fixture
+def admin(auth):
+    auth.create("root", "correct horse", is_admin=True)
+    auth.create("alice")
+    return auth
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/admin/users"), ("get", "/admin/users/alice"),
+    ("post", "/admin/users/alice/lock"), ("post", "/admin/users/alice/unlock"),
+])
+def test_non_admins_get_403(admin, client, method, path):
+    admin.create("bob")
+    admin.login("bob")
+    assert getattr(client, method)(path, data={"reason": "x"}).status_code == 403
+
+
+def test_users_list_shows_state_and_searches(admin, client):
+    admin.login("alice", "wrong")
+    admin.login("root")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "alice" in page and "root" in page and "active" in page
+    rows = client.get("/admin/users?q=ALI", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "alice" in rows and ">root<" not in rows and "<html" not in rows
+
+
+def test_admin_lock_ends_sessions_refuses_sign_in_and_is_audited(app, admin, client):
+    alice = app.test_client()
+    alice.post("/login", data={"username": "alice", "password": "correct horse"})
+    admin.login("root")
+    response = client.post("/admin/users/alice/lock", data={"reason": "phished", "duration": "1d"},
+                           headers={"X-Forwarded-For": "ignored"})
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/users/alice"
+    assert alice.get("/account/sessions").status_code == 302
+    assert alice.post("/login", data={"username": "alice", "password": "correct horse"}) \
+        .status_code == 200
+    with app.app_context():
+        event = AuditEvent.get()
+        assert (event.actor, event.action, event.reason, event.actor_ip) == \
+            ("root", "lock", "phished", "127.0.0.1")
+        assert event.until is not None
+        assert LoginAttempt.select().order_by(LoginAttempt.id.desc()).get().reason == "locked"
+    page = client.get("/admin/users/alice").get_data(as_text=True)
+    assert "Locked by root" in page and "phished" in page and "The lock ends at" in page
+
+
+def test_lock_needs_a_reason(app, admin, client):
+    admin.login("root")
+    response = client.post("/admin/users/alice/lock", data={"reason": "  "})
+    assert response.status_code == 400 and "Give a reason for the lock." in response.get_data(
+        as_text=True)
+    with app.app_context():
+        assert User.get(User.username == "alice").lock_reason is None
+
+
+def test_unlock_restores_access_and_forgets_failures(app, admin, client):
+    for _ in range(5):
+        admin.login("alice", "wrong")
+    admin.login("root")
+    assert "Locked by the policy" in client.get("/admin/users/alice").get_data(as_text=True)
+    client.post("/admin/users/alice/unlock")
+    page = client.get("/admin/users/alice").get_data(as_text=True)
+    assert "Not locked." in page and "No recent failed sign-ins" in page
+    assert app.test_client().post("/login", data={
+        "username": "alice", "password": "correct horse"}).status_code == 302
+    with app.app_context():
+        assert [e.action for e in AuditEvent.select().order_by(AuditEvent.id)] == \
+            ["policy_lock", "unlock"]
+
+
+def test_user_page_lists_the_failures_that_caused_the_lock(admin, client):
+    for _ in range(5):
+        admin.login("alice", "wrong")
+    admin.login("root")
+    page = client.get("/admin/users/alice").get_data(as_text=True)
+    assert "Failures that led to the lock" in page
+    assert "5 consecutive failed sign-ins" in page and "temporary lock 1" in page
+
+
+def test_htmx_lock_and_unlock_return_the_row(admin, client):
+    admin.login("root")
+    row = client.post("/admin/users/alice/lock", data={"reason": "test"},
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert row.lstrip().startswith('<tr id="user-') and "locked by admin" in row
+    assert "Unlock" in row
+    row = client.post("/admin/users/alice/unlock", headers={"HX-Request": "true"}) \
+        .get_data(as_text=True)
+    assert "active" in row and "Lock" in row
+
+
+def test_htmx_lock_without_reason_returns_the_row_with_the_error(admin, client):
+    admin.login("root")
+    row = client.post("/admin/users/alice/lock", data={"reason": ""},
+                      headers={"HX-Request": "true"})
+    assert row.status_code == 200 and "Give a reason." in row.get_data(as_text=True)
+
+
+def test_unknown_user_page_is_404(admin, client):
+    admin.login("root")
+    assert client.get("/admin/users/nobody").status_code == 404
+    assert client.post("/admin/users/nobody/lock", data={"reason": "x"}).status_code == 404
+
+
+def test_cli_lock_and_unlock(app, admin, runner):
+    result = runner.invoke(args=["users", "lock", "alice", "--reason", "left the company"])
+    assert result.exit_code == 0 and "Locked 'alice' until unlocked." in result.output
+    assert re.search(r"alice\tuser\tadmin\t", runner.invoke(args=["users", "list"]).output)
+    assert admin.login().status_code == 200
+    assert runner.invoke(args=["users", "unlock", "alice"]).exit_code == 0
+    assert admin.login().status_code == 302
+    with app.app_context():
+        assert AuditEvent.select().first().actor.startswith("cli:")
+    missing = runner.invoke(args=["users", "lock", "ghost", "--reason", "x"])
+    assert missing.exit_code == 1 and "No user named 'ghost'" in missing.output
+
+
+@pytest.mark.csrf
+def test_lock_needs_csrf(app, admin, client):
+    token = csrf_token(client)
+    client.post("/login", data={"username": "root", "password": "correct horse",
+                                "csrf_token": token})
+    refused = client.post("/admin/users/alice/lock", data={"reason": "x"})
+    assert refused.status_code == 400
+    token = csrf_token(client, "/admin/users")
+    done = client.post("/admin/users/alice/lock", data={"reason": "x", "csrf_token": token})
+    assert done.status_code == 302

@@ -1,0 +1,157 @@
+"""Brute-force defence through the real routes: account locks, IP throttling, admin locks."""
+
+from datetime import timedelta
+
+import pytest
+
+from portal import clock
+from portal import passwords
+from portal.models import AuditEvent
+from portal.models import FailureBudget
+from portal.models import LoginAttempt
+from portal.models import Session
+from portal.models import User
+
+pytestmark = pytest.mark.settings(LOCKOUT_MAX_FAILURES=3, LOCKOUT_WAIT=60)
+
+
+def reasons(app):
+    with app.app_context():
+        return [a.reason for a in LoginAttempt.select().order_by(LoginAttempt.id)]
+
+
+def fail(auth, times, username="alice"):
+    for _ in range(times):
+        assert auth.login(username, "wrong").status_code == 200
+
+
+@pytest.fixture
+def later(monkeypatch):
+    """Freeze the portal's clock; later(s) moves it to s seconds after the start."""
+    start = clock.now()
+
+    def move(seconds):
+        monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=seconds))
+    move(0)
+    return move
+
+
+def test_account_locks_exactly_at_the_threshold(app, auth):
+    auth.create()
+    fail(auth, 2)
+    assert auth.login().status_code == 302  # a success in between resets the count
+    fail(auth, 3)
+    response = auth.login()
+    assert response.status_code == 200 and b"Incorrect username or password" in response.data
+    assert reasons(app) == ["bad_password"] * 2 + ["ok"] + ["bad_password"] * 3 + ["locked"]
+
+
+def test_locked_account_reads_like_a_wrong_password(auth, client):
+    auth.create()
+    fail(auth, 3)
+    locked = auth.login().get_data(as_text=True)
+    unknown = auth.login("nobody", "x").get_data(as_text=True)
+    assert locked.replace("alice", "N") .split("csrf")[-1] == \
+        unknown.replace("nobody", "N").split("csrf")[-1]
+
+
+def test_policy_lock_ends_every_session_at_once(app, auth, client):
+    auth.create()
+    auth.login()
+    other = app.test_client()
+    for _ in range(3):
+        other.post("/login", data={"username": "alice", "password": "wrong"})
+    assert client.get("/account/sessions").status_code == 302
+    with app.app_context():
+        assert Session.get().end_reason == "locked"
+        event = AuditEvent.get()
+        assert (event.action, event.actor, event.failures) == ("policy_lock", "policy", 3)
+
+
+def test_lock_ends_on_time_and_failures_while_locked_do_not_extend_it(app, auth, later):
+    auth.create()
+    fail(auth, 3)
+    later(59)
+    fail(auth, 5)  # recorded as locked, not counted
+    later(60)
+    assert auth.login().status_code == 302
+    assert reasons(app)[-6:] == ["locked"] * 5 + ["ok"]
+
+
+def test_second_lock_lasts_twice_as_long(auth, later):
+    auth.create()
+    fail(auth, 3)
+    later(60)
+    fail(auth, 3)
+    later(60 + 119)
+    assert auth.login().status_code == 200
+    later(60 + 120)
+    assert auth.login().status_code == 302
+
+
+@pytest.mark.settings(LOCKOUT_MAX_TEMPORARY=1)
+def test_lock_becomes_permanent_until_an_admin_unlocks(app, auth, client, later):
+    auth.create("root", "correct horse", is_admin=True)
+    auth.create()
+    fail(auth, 3)
+    later(60)
+    fail(auth, 3)
+    later(10 * 86400)
+    assert auth.login().status_code == 200
+    auth.login("root")
+    client.post("/admin/users/alice/unlock")
+    assert auth.login().status_code == 302
+
+
+def test_admins_are_not_exempt(auth):
+    auth.create("root", "correct horse", is_admin=True)
+    fail(auth, 3, "root")
+    assert auth.login("root").status_code == 200
+
+
+def test_known_device_keeps_its_own_budget(app, auth, client):
+    auth.create()
+    assert auth.login().status_code == 302  # this browser is now a known device
+    client.post("/logout")
+    attacker = app.test_client()
+    for _ in range(4):
+        attacker.post("/login", data={"username": "alice", "password": "wrong"})
+    assert attacker.post("/login", data={"username": "alice", "password": "correct horse"}) \
+        .status_code == 200
+    assert auth.login().status_code == 302  # the owner's browser still gets in
+    fail(auth, 3)
+    assert auth.login().status_code == 200  # ...within its own budget
+    with app.app_context():
+        assert FailureBudget.select().where(FailureBudget.permanent).count() == 0
+
+
+def test_forged_device_cookie_is_an_unknown_device(app, auth, client):
+    auth.create()
+    fail(auth, 3)
+    client.set_cookie("portal_device", "forged.value")
+    assert auth.login().status_code == 200
+
+
+@pytest.mark.settings(IP_MAX_FAILURES=3, IP_WINDOW=600)
+def test_ip_is_throttled_with_429_and_retry_after_without_a_password_check(
+        app, auth, client, monkeypatch, later):
+    auth.create()
+    for name in ["ann", "ben", "cat"]:
+        auth.login(name, "x")
+    monkeypatch.setattr(passwords, "verify", lambda *a: pytest.fail("password was checked"))
+    response = auth.login()
+    assert response.status_code == 429 and response.headers["Retry-After"] == "600"
+    assert b"Too many failed sign-ins" in response.data
+    assert reasons(app)[-1] == "throttled"
+    monkeypatch.undo()
+    later(600)
+    assert auth.login().status_code == 302
+
+
+@pytest.mark.settings(IP_MAX_FAILURES=3)
+def test_successes_do_not_use_up_the_ip_budget(auth):
+    auth.create()
+    for _ in range(5):
+        assert auth.login().status_code == 302
+    fail(auth, 2)
+    assert auth.login().status_code == 302
