@@ -10,7 +10,6 @@ from portal.models import AuditEvent
 from portal.models import FailureBudget
 from portal.models import LoginAttempt
 from portal.models import Session
-from portal.models import User
 
 pytestmark = pytest.mark.settings(LOCKOUT_MAX_FAILURES=3, LOCKOUT_WAIT=60)
 
