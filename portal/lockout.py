@@ -157,6 +157,12 @@ class AdminLock:
     until: datetime | None = None
     by: str | None = None
 
+    @classmethod
+    def of(cls, user):
+        """Return the lock stored on a user row (a model or a dict)."""
+        get = user.get if isinstance(user, dict) else lambda name: getattr(user, name)
+        return cls(get("lock_reason"), get("locked_at"), get("locked_until"), get("locked_by"))
+
     def holds(self, now):
         """Return True while the lock is in force."""
         return self.reason is not None and (self.until is None or now < self.until)

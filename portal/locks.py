@@ -42,17 +42,10 @@ def unlock(user, actor, actor_ip):
         audit.record(audit.UNLOCK, user.id, actor, actor_ip)
 
 
-def admin_lock_of(row):
-    """Return the AdminLock stored on a user row (model or dict)."""
-    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
-    return lockout.AdminLock(get("lock_reason"), get("locked_at"), get("locked_until"),
-                             get("locked_by"))
-
-
 def state_of(user):
     """Return the LockState of one account (its budget for unknown clients)."""
     budgets = counters.account_budgets([user.id])
-    return lockout.explain(admin_lock_of(user), budgets.get(user.id, lockout.Budget()),
+    return lockout.explain(lockout.AdminLock.of(user), budgets.get(user.id, lockout.Budget()),
                            clock.now(), lockout.Policy.from_config(current_app.config))
 
 
@@ -82,7 +75,7 @@ def with_states(rows):
     now, policy = clock.now(), lockout.Policy.from_config(current_app.config)
     for row in rows:
         budget = budgets.get(row["id"], lockout.Budget())
-        row["state"] = lockout.explain(admin_lock_of(row), budget, now, policy)
+        row["state"] = lockout.explain(lockout.AdminLock.of(row), budget, now, policy)
     return rows
 
 

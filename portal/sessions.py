@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import current_app
 
 from portal import clock
+from portal import lockout
 from portal.models import IP_MAX
 from portal.models import USER_AGENT_MAX
 from portal.models import Session
@@ -38,9 +39,13 @@ def find_active(session_id, user_id):
                .first())
     if session is None:
         return None
-    expired = ended_by_time(session, clock.now())
-    if expired:
-        end(session.id, expired)
+    now = clock.now()
+    # A lock ends sessions when it is set; checking here too closes the race with a
+    # sign-in that was already past its checks when the lock came.
+    reason = "locked" if lockout.AdminLock.of(session.user).holds(now) else ended_by_time(
+        session, now)
+    if reason:
+        end(session.id, reason)
         return None
     return session
 

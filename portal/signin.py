@@ -21,7 +21,6 @@ from portal import clock
 from portal import counters
 from portal import devices
 from portal import lockout
-from portal import locks
 from portal import passwords
 from portal import sessions
 from portal import users
@@ -94,7 +93,7 @@ def reserve(user, ip, device_id, now, policy):
             return Reservation(PROCEED, ip_window=window)
         device = device_id if counters.is_known_device(user.id, device_id) else UNKNOWN_DEVICE
         before = lockout.forget_old(counters.load_budget(user.id, device), now, policy)
-        admin_lock = locks.admin_lock_of(User.get_by_id(user.id))
+        admin_lock = lockout.AdminLock.of(User.get_by_id(user.id))
         if admin_lock.holds(now) or lockout.is_locked(before, now):
             return Reservation(attempts.LOCKED, device=device, ip_window=window)
         after = lockout.after_failure(before, now, policy)

@@ -106,3 +106,14 @@ def test_token_is_renewed_with_the_same_jti_after_half_its_life(app, auth, clien
 def test_signed_in_pages_are_not_cached(auth, client):
     signed_in(auth, client)
     assert client.get("/account/sessions").headers["Cache-Control"] == "no-store"
+
+
+def test_session_of_an_admin_locked_user_is_refused_even_if_it_slipped_through(app, auth,
+                                                                              client):
+    from portal.models import User
+    signed_in(auth, client)
+    with app.app_context():  # as if a sign-in raced past the lock that ended the sessions
+        User.update(lock_reason="race", locked_at=sessions.clock.now()).execute()
+    assert client.get("/account/sessions").status_code == 302
+    with app.app_context():
+        assert Session.get().end_reason == "locked"
