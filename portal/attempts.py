@@ -21,6 +21,7 @@ OUTCOMES = (SUCCESS, FAILURE)
 REASONS = (OK, BAD_PASSWORD, UNKNOWN_USER, LOCKED, THROTTLED)
 
 PAGE_SIZE = 50
+NOTICE_CAP = 1000  # "1000 failed attempts" says enough; counting further costs time
 CURSOR = re.compile(r"^(\d{8}T\d{6}\.\d{6})-(\d{1,19})$")
 CURSOR_TIME = "%Y%m%dT%H%M%S.%f"
 
@@ -31,13 +32,14 @@ class BadCursor(ValueError):
     """The `before` cursor of a history page is not one this module made."""
 
 
-def record(username, user, reason, client, request_id):
+def record(username, user, reason, client, request_id, session_id=None):
     """Insert one attempt and write its JSON log line; return the row."""
     outcome = SUCCESS if reason == OK else FAILURE
     attempt = LoginAttempt.create(
         at=clock.now(), username=bounded(username, TYPED_USERNAME_MAX), user=user,
         outcome=outcome, reason=reason, ip=bounded(client.ip, IP_MAX),
-        user_agent=bounded(client.user_agent, USER_AGENT_MAX), request_id=request_id)
+        user_agent=bounded(client.user_agent, USER_AGENT_MAX), request_id=request_id,
+        session=session_id)
     log.info(json.dumps({
         "event": "login_attempt", "time": attempt.at.isoformat() + "Z", "outcome": outcome,
         "reason": reason, "username": attempt.username, "user_id": user.id if user else None,
@@ -67,10 +69,24 @@ def history(user=None, outcome=None, before=None, limit=PAGE_SIZE):
 def for_user(user_id, limit=20):
     """Return the latest attempts against one account, newest first."""
     return list(LoginAttempt.select(LoginAttempt.at, LoginAttempt.outcome, LoginAttempt.reason,
-                                    LoginAttempt.ip, LoginAttempt.user_agent)
+                                    LoginAttempt.ip, LoginAttempt.user_agent,
+                                    LoginAttempt.session)
                 .where(LoginAttempt.user == user_id)
                 .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
                 .limit(limit).dicts())
+
+
+def failures_since_previous_success(user_id, signed_in_at):
+    """Count failures against an account since the success before the one at `signed_in_at`."""
+    previous = (LoginAttempt.select(LoginAttempt.at)
+                .where(LoginAttempt.user == user_id, LoginAttempt.outcome == SUCCESS,
+                       LoginAttempt.at < signed_in_at)
+                .order_by(LoginAttempt.at.desc()).limit(1).scalar())
+    failures = LoginAttempt.select().where(LoginAttempt.user == user_id,
+                                           LoginAttempt.outcome == FAILURE)
+    if previous is not None:
+        failures = failures.where(LoginAttempt.at > previous)
+    return failures.limit(NOTICE_CAP).count()
 
 
 def failures_before(user_id, at, limit):

@@ -8,6 +8,7 @@ from portal import client
 from portal import devices
 from portal import logs
 from portal import signin
+from portal import users
 from portal.locks import DURATIONS
 from portal.models import LOCK_REASON_MAX
 
@@ -53,3 +54,21 @@ class LockForm(FlaskForm):
         if (self.duration.data or "") not in DURATIONS:
             self.duration.errors = ["unknown"]
         return not (self.reason.errors or self.duration.errors)
+
+
+class PasswordForm(FlaskForm):
+    """Change one's own password: the current one, and the new one twice."""
+
+    current = PasswordField()
+    new = PasswordField()
+    confirm = PasswordField()
+
+    def validate(self, extra_validators=None):
+        """Check the new password's rules here; the view checks the current one (it counts)."""
+        if not super().validate(extra_validators):
+            return False
+        if self.new.data != self.confirm.data:
+            self.confirm.errors = ["mismatch"]
+        elif not users.PASSWORD_MIN <= len(self.new.data or "") <= users.PASSWORD_MAX:
+            self.new.errors = ["length"]
+        return not (self.new.errors or self.confirm.errors)

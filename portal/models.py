@@ -58,6 +58,7 @@ class Session(BaseModel):
     expires_at = DateTimeField()
     ended_at = DateTimeField(null=True)
     end_reason = CharField(max_length=32, null=True)
+    reported_at = DateTimeField(null=True)  # the user said "this wasn't me"
     ip = CharField(max_length=IP_MAX)
     user_agent = CharField(max_length=USER_AGENT_MAX)
 
@@ -78,6 +79,7 @@ class LoginAttempt(BaseModel):
     ip = CharField(max_length=IP_MAX)
     user_agent = CharField(max_length=USER_AGENT_MAX)
     request_id = CharField(max_length=32)
+    session = CharField(max_length=32, null=True)  # the session a success started
 
     class Meta:
         table_name = "login_attempts"

@@ -84,6 +84,41 @@ def end_all_for_user(user_id, reason, keep=None):
     return query.execute()
 
 
+def end_own(user_id, session_id, reason):
+    """End one session of this user; return False when it is not theirs (or not live)."""
+    return bool(Session.update(ended_at=clock.now(), end_reason=reason)
+                .where(Session.id == session_id, Session.user == user_id,
+                       Session.ended_at.is_null())
+                .execute())
+
+
+def report(user_id, session_id):
+    """Flag a session of this user as "not me" and end it; return False when not theirs."""
+    now = clock.now()
+    flagged = (Session.update(reported_at=now)
+               .where(Session.id == session_id, Session.user == user_id).execute())
+    if flagged:
+        (Session.update(ended_at=now, end_reason="reported")
+         .where(Session.id == session_id, Session.ended_at.is_null()).execute())
+    return bool(flagged)
+
+
+def list_ended(user_id, limit=10):
+    """Return the user's latest ended sessions (when and why they ended), newest first."""
+    return list(Session.select(Session.id, Session.created_at, Session.ended_at,
+                               Session.end_reason, Session.ip, Session.user_agent)
+                .where(Session.user == user_id, Session.ended_at.is_null(False))
+                .order_by(Session.ended_at.desc()).limit(limit).dicts())
+
+
+def list_reported(user_id, limit=20):
+    """Return the sessions the user reported as not theirs, newest first (for admins)."""
+    return list(Session.select(Session.id, Session.created_at, Session.reported_at,
+                               Session.ip, Session.user_agent)
+                .where(Session.user == user_id, Session.reported_at.is_null(False))
+                .order_by(Session.reported_at.desc()).limit(limit).dicts())
+
+
 def list_active(user_id):
     """Return the user's live sessions as dicts, most recently active first."""
     now = clock.now()

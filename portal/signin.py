@@ -26,6 +26,7 @@ from portal import sessions
 from portal import users
 from portal.db import database
 from portal.models import UNKNOWN_DEVICE
+from portal.models import Session
 from portal.models import User
 
 PROCEED = "proceed"
@@ -33,11 +34,12 @@ PROCEED = "proceed"
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a sign-in attempt came to: the user on success, the reason, any Retry-After."""
+    """What an attempt came to: the user and new session on success, the reason, Retry-After."""
 
     user: User | None
     reason: str
     retry_after: int | None = None
+    session: Session | None = None
 
 
 @dataclass(frozen=True)
@@ -66,18 +68,34 @@ def find_user(typed):
 
 
 def check_credentials(typed_username, password, client, request_id, device_id=None):
-    """Check a username and password under the lockout policy; record and return the Outcome."""
-    policy = lockout.Policy.from_config(current_app.config)
+    """Sign in under the lockout policy: record the attempt, start a session on success."""
     user = find_user(typed_username)
+    reservation, reason = check(user, password, client, device_id)
+    session = settle(typed_username, user, reason, reservation, client, request_id, device_id)
+    return Outcome(session.user if session else None, reason, reservation.retry_after, session)
+
+
+def confirm_password(user, password, client, request_id, device_id=None):
+    """Check a signed-in user's password (to change it); failures count like sign-in ones."""
+    reservation, reason = check(user, password, client, device_id)
+    if reason == attempts.OK:
+        with database.atomic():
+            take_back(reservation, client.ip)
+            counters.save_budget(user.id, reservation.device, lockout.after_success())
+        return True
+    settle(user.username, user, reason, reservation, client, request_id, device_id)
+    return False
+
+
+def check(user, password, client, device_id):
+    """Steps 1 and 2: return the reservation and the attempt's reason."""
+    policy = lockout.Policy.from_config(current_app.config)
     reservation = reserve(user, client.ip, device_id, clock.now(), policy)
     if reservation.verdict == PROCEED:
-        reason = verify(user, password)
-    else:
-        reason = reservation.verdict
-        if reason == attempts.LOCKED:
-            passwords.verify_dummy(password)  # a locked account answers as slowly as any other
-    settle(typed_username, user, reason, reservation, client, request_id, device_id)
-    return Outcome(user if reason == attempts.OK else None, reason, reservation.retry_after)
+        return reservation, verify(user, password)
+    if reservation.verdict == attempts.LOCKED:
+        passwords.verify_dummy(password)  # a locked account answers as slowly as any other
+    return reservation, reservation.verdict
 
 
 def reserve(user, ip, device_id, now, policy):
@@ -113,19 +131,22 @@ def verify(user, password):
 
 
 def settle(typed_username, user, reason, reservation, client, request_id, device_id):
-    """Step 3: record the attempt and apply what it means for the counters."""
-    now = clock.now()
+    """Step 3: record the attempt, apply it to the counters; return the new session or None."""
+    now, session = clock.now(), None
     with database.atomic():
         if reason == attempts.OK:
             take_back(reservation, client.ip)
             counters.save_budget(user.id, reservation.device, lockout.after_success())
             counters.remember_device(user.id, device_id or devices.ensure_id())
             User.update(last_success_at=now).where(User.id == user.id).execute()
+            session = sessions.start(user, client.ip, client.user_agent)
         elif user is not None:
             User.update(last_failure_at=now).where(User.id == user.id).execute()
             if reservation.after and lockout.just_locked(reservation.before, reservation.after):
                 apply_policy_lock(user, reservation.after, reservation.device)
-        attempts.record(typed_username, user, reason, client, request_id)
+        attempts.record(typed_username, user, reason, client, request_id,
+                        session.id if session else None)
+    return session
 
 
 def take_back(reservation, ip):

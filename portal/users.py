@@ -45,6 +45,13 @@ def create(username, password, is_admin=False):
         raise UserError(f"A user named {username!r} already exists.") from None
 
 
+def change_password(user, password):
+    """Store a new password for the user."""
+    check_password(password)
+    User.update(password_hash=passwords.hash_password(password)).where(
+        User.id == user.id).execute()
+
+
 def admin_exists():
     """Return True when at least one admin account exists."""
     return User.select().where(User.is_admin == True).exists()  # noqa: E712 (SQL, not Python)

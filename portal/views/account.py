@@ -1,12 +1,23 @@
-"""The signed-in user's own pages."""
+"""The signed-in user's own pages: sessions, sign-in activity, password."""
 
 from flask import Blueprint
+from flask import abort
 from flask import g
+from flask import redirect
 from flask import render_template
+from flask import url_for
 
 from portal import attempts
+from portal import client
+from portal import devices
+from portal import logs
 from portal import sessions
+from portal import signin
+from portal import users
 from portal.auth import login_required
+from portal.forms import PasswordForm
+from portal.htmx import is_htmx
+from portal.htmx import render_page_or_partial
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -14,8 +25,65 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 @bp.get("/sessions", endpoint="sessions")
 @login_required
 def sessions_page():
-    """List the user's active sessions and the latest attempts against the account."""
-    return render_template("account/sessions.html",
-                           sessions=sessions.list_active(g.user.id),
-                           current_id=g.session.id,
-                           attempts=attempts.for_user(g.user.id))
+    """List the user's sessions and the latest sign-in activity on the account."""
+    return render_page_or_partial("account/sessions.html", "partials/account/_sessions.html",
+                                  **sessions_context())
+
+
+def sessions_context():
+    """Return what the sessions page and its partial show."""
+    user_id = g.user.id
+    return {"sessions": sessions.list_active(user_id), "current_id": g.session.id,
+            "ended": sessions.list_ended(user_id), "attempts": attempts.for_user(user_id),
+            "failures_since": attempts.failures_since_previous_success(
+                user_id, g.session.created_at)}
+
+
+@bp.post("/sessions/<session_id>/revoke")
+@login_required
+def revoke(session_id):
+    """Sign out one other session of the user at once."""
+    if session_id == g.session.id or not sessions.end_own(g.user.id, session_id, "revoked"):
+        abort(404)
+    return sessions_changed()
+
+
+@bp.post("/sessions/revoke-others")
+@login_required
+def revoke_others():
+    """Sign out every session of the user but this one."""
+    sessions.end_all_for_user(g.user.id, "revoked", keep=g.session.id)
+    return sessions_changed()
+
+
+@bp.post("/sessions/<session_id>/report")
+@login_required
+def report(session_id):
+    """Flag a sign-in as "this wasn't me" for the admins and end its session."""
+    if session_id == g.session.id or not sessions.report(g.user.id, session_id):
+        abort(404)
+    return sessions_changed()
+
+
+def sessions_changed():
+    """Answer a change: the updated sessions part for htmx, the page otherwise."""
+    if is_htmx():
+        return render_template("partials/account/_sessions.html", **sessions_context())
+    return redirect(url_for("account.sessions"))
+
+
+@bp.route("/password", methods=("GET", "POST"))
+@login_required
+def password():
+    """Change the password (the current one is required); other sessions end."""
+    form, wrong_current = PasswordForm(), False
+    if form.validate_on_submit():
+        if signin.confirm_password(g.user, form.current.data or "", client.current(),
+                                   logs.request_id(), devices.current_id()):
+            users.change_password(g.user, form.new.data)
+            sessions.end_all_for_user(g.user.id, "password_changed", keep=g.session.id)
+            return render_template("account/password_changed.html")
+        wrong_current = True
+    status = 400 if form.errors or wrong_current else 200
+    return render_template("account/password.html", form=form,
+                           wrong_current=wrong_current), status

@@ -108,4 +108,5 @@ def render_user_page(user, form, status=200):
         "admin/user_detail.html", user=user, state=state, form=form, confirm=ConfirmForm(),
         caused_by=caused_by, events=audit.for_user(user.id),
         attempts=attempts.for_user(user.id, 50), sessions=sessions.list_active(user.id),
+        reported=sessions.list_reported(user.id),
         locked_devices=locks.locked_devices(user.id)), status

@@ -9,7 +9,6 @@ from flask import session
 from flask import url_for
 
 from portal import auth
-from portal import client
 from portal import sessions
 from portal.forms import LoginForm
 
@@ -30,7 +29,7 @@ def login():
         return redirect(auth.safe_next(next_path))
     form = LoginForm()
     if form.validate_on_submit():
-        start_session(form.user)
+        replace_session(form.outcome.session)
         return redirect(auth.safe_next(next_path))
     safe = next_path if auth.is_local_path(next_path) else None
     page = render_template("auth/login.html", form=form, next_path=safe)
@@ -40,13 +39,12 @@ def login():
     return page
 
 
-def start_session(user):
-    """Replace any current session by a new one for the user, with a fresh CSRF secret."""
+def replace_session(new_session):
+    """Make the new session this browser's, ending any old one, with a fresh CSRF secret."""
     if g.session is not None:
         sessions.end(g.session.id, "replaced")
     session.clear()
-    seen = client.current()
-    auth.sign_in(sessions.start(user, seen.ip, seen.user_agent))
+    auth.sign_in(new_session)
 
 
 @bp.post("/logout")

@@ -1,19 +1,173 @@
-"""The sessions page a signed-in user lands on."""
+"""The account's own sessions page: devices, revocation, activity, password change."""
+
+from datetime import timedelta
+
+import pytest
+
+from portal import clock
+from portal.models import LoginAttempt
+from portal.models import Session
+
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1")
+WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+           "Chrome/126.0 Safari/537.36")
 
 
-def test_sessions_page_shows_device_ip_and_attempts(auth, client):
+def sign_in(app, username="alice", password="correct horse", user_agent=WINDOWS):
+    """Return a new client signed in as the user."""
+    other = app.test_client()
+    response = other.post("/login", data={"username": username, "password": password},
+                          headers={"User-Agent": user_agent})
+    assert response.status_code == 302
+    return other
+
+
+def session_ids(app, **where):
+    with app.app_context():
+        return {s.id: s for s in Session.select().order_by(Session.created_at)}
+
+
+def test_sessions_page_shows_each_device_ip_and_activity(app, auth):
     auth.create()
     auth.login("alice", "wrong")
-    auth.login(headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
-                        "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"})
-    text = client.get("/account/sessions").get_data(as_text=True)
-    assert "Chrome 126" in text and "Windows 10" in text and "127.0.0.1" in text
-    assert "this device" in text and "bad_password" in text and "success" in text
+    phone = sign_in(app, user_agent=IPHONE)
+    laptop = sign_in(app)
+    text = laptop.get("/account/sessions").get_data(as_text=True)
+    for shown in ["Chrome 126", "Windows 10", "Mobile Safari", "iOS", "iPhone", "Mobile",
+                  "Desktop", "127.0.0.1", "this device", "bad_password", "success",
+                  "Sign out everywhere else"]:
+        assert shown in text, shown
+    assert phone.get("/account/sessions").status_code == 200
 
 
-def test_attempts_of_other_accounts_are_not_shown(auth, client):
+def test_attempts_of_other_accounts_are_not_shown(app, auth):
     auth.create()
     auth.create("bob")
     auth.login("bob", "wrong")
-    auth.login()
-    assert "bad_password" not in client.get("/account/sessions").get_data(as_text=True)
+    assert "bad_password" not in sign_in(app).get("/account/sessions").get_data(as_text=True)
+
+
+def test_failed_attempts_since_the_previous_sign_in_are_announced(app, auth):
+    auth.create()
+    sign_in(app)
+    auth.login("alice", "wrong")
+    auth.login("alice", "wrong")
+    text = sign_in(app).get("/account/sessions").get_data(as_text=True)
+    assert "2 failed sign-in attempts" in text
+    assert "failed sign-in attempt" not in sign_in(app).get("/account/sessions").get_data(
+        as_text=True)
+
+
+def test_revoke_one_other_session_takes_effect_at_once(app, auth):
+    auth.create()
+    first, second = sign_in(app), sign_in(app)
+    second_id = next(reversed(session_ids(app)))
+    response = first.post(f"/account/sessions/{second_id}/revoke")
+    assert response.status_code == 302 and response.headers["Location"] == "/account/sessions"
+    assert second.get("/account/sessions").status_code == 302
+    assert first.get("/account/sessions").status_code == 200
+    assert session_ids(app)[second_id].end_reason == "revoked"
+
+
+def test_revoke_with_htmx_returns_the_updated_part(app, auth):
+    auth.create()
+    first, _ = sign_in(app), sign_in(app)
+    second_id = next(reversed(session_ids(app)))
+    part = first.post(f"/account/sessions/{second_id}/revoke", headers={"HX-Request": "true"})
+    text = part.get_data(as_text=True)
+    assert part.status_code == 200 and text.lstrip().startswith('<div id="account-sessions"')
+    assert "signed out from another session" in text
+
+
+def test_revoke_others_keeps_only_this_session(app, auth):
+    auth.create()
+    others = [sign_in(app) for _ in range(3)]
+    me = sign_in(app)
+    me.post("/account/sessions/revoke-others")
+    assert all(c.get("/account/sessions").status_code == 302 for c in others)
+    assert me.get("/account/sessions").status_code == 200
+
+
+@pytest.mark.parametrize("whose", ["other user", "own current", "unknown"])
+def test_cannot_revoke_a_session_that_is_not_another_of_mine(app, auth, whose):
+    auth.create()
+    auth.create("bob")
+    bob = sign_in(app, "bob")
+    me = sign_in(app)
+    ids = list(session_ids(app))
+    target = {"other user": ids[0], "own current": ids[1], "unknown": "nope"}[whose]
+    assert me.post(f"/account/sessions/{target}/revoke").status_code == 404
+    assert me.post(f"/account/sessions/{target}/report").status_code == 404
+    assert bob.get("/account/sessions").status_code == 200
+
+
+def test_this_wasnt_me_ends_the_session_and_flags_it_for_admins(app, auth):
+    auth.create()
+    auth.create("root", "correct horse", is_admin=True)
+    intruder = sign_in(app, user_agent=IPHONE)
+    me = sign_in(app)
+    intruder_id = next(iter(session_ids(app)))
+    page = me.get("/account/sessions").get_data(as_text=True)
+    assert f"/account/sessions/{intruder_id}/report" in page
+    me.post(f"/account/sessions/{intruder_id}/report")
+    assert intruder.get("/account/sessions").status_code == 302
+    assert session_ids(app)[intruder_id].reported_at is not None
+    admin_page = sign_in(app, "root").get("/admin/users/alice").get_data(as_text=True)
+    assert "reported as not theirs" in admin_page and "Mobile Safari" in admin_page
+
+
+@pytest.mark.settings(SESSION_MAX_AGE=120, TOKEN_TTL=60)
+def test_session_ends_at_its_maximum_age_even_when_active(app, auth, monkeypatch):
+    auth.create()
+    me = sign_in(app)
+    start = clock.now()
+    for seconds in (50, 100):
+        monkeypatch.setattr(clock, "now", lambda s=seconds: start + timedelta(seconds=s))
+        assert me.get("/account/sessions").status_code == 200
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=121))
+    assert me.get("/account/sessions").status_code == 302
+    assert next(iter(session_ids(app).values())).end_reason == "expired"
+
+
+def test_last_seen_is_written_at_most_once_a_minute(app, auth, monkeypatch):
+    auth.create()
+    me = sign_in(app)
+    start = clock.now()
+
+    def last_seen():
+        return next(iter(session_ids(app).values())).last_seen_at
+    first = last_seen()
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=59))
+    me.get("/account/sessions")
+    assert last_seen() == first
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=61))
+    me.get("/account/sessions")
+    assert last_seen() == start + timedelta(seconds=61)
+
+
+def test_password_change_needs_the_current_password_and_ends_other_sessions(app, auth):
+    auth.create()
+    other = sign_in(app)
+    me = sign_in(app)
+    assert b"Change password" in me.get("/account/password").data
+    wrong = me.post("/account/password", data={"current": "nope", "new": "new password 1",
+                                               "confirm": "new password 1"})
+    assert wrong.status_code == 400 and b"current password is not correct" in wrong.data
+    with app.app_context():
+        assert LoginAttempt.select().order_by(LoginAttempt.id.desc()).get().reason == \
+            "bad_password"
+    mismatch = me.post("/account/password", data={"current": "correct horse",
+                                                  "new": "new password 1", "confirm": "other"})
+    assert mismatch.status_code == 400 and b"differ" in mismatch.data
+    short = me.post("/account/password", data={"current": "correct horse", "new": "short",
+                                               "confirm": "short"})
+    assert short.status_code == 400 and b"8 to 1024" in short.data
+    done = me.post("/account/password", data={"current": "correct horse",
+                                              "new": "new password 1",
+                                              "confirm": "new password 1"})
+    assert done.status_code == 200 and b"Password changed" in done.data
+    assert other.get("/account/sessions").status_code == 302
+    assert me.get("/account/sessions").status_code == 200
+    assert auth.login("alice", "correct horse").status_code == 200
+    assert auth.login("alice", "new password 1").status_code == 302
