@@ -27,7 +27,7 @@ def test_sign_in_sessions_page_and_sign_out(page: Page, csp_violations):
     cookie = next(c for c in page.context.cookies() if c["name"] == "portal_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     assert "portal_session" not in page.evaluate("document.cookie")
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("banner").get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login$"))
     page.goto("/account/sessions")
     expect(page).to_have_url(re.compile(r"/login\?next=/account/sessions$"))

@@ -1,0 +1,34 @@
+"""Two browsers signed in: the first signs the second out, which lands on the login page."""
+
+import re
+
+import pytest
+from playwright.sync_api import Browser
+from playwright.sync_api import Page
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_sign_the_other_browser_out_from_the_sessions_page(page: Page, browser: Browser,
+                                                           base_url):
+    other_context = browser.new_context(base_url=base_url)
+    other = other_context.new_page()
+    sign_in(other, "alice")
+    expect(other).to_have_url(re.compile(r"/account/sessions$"))
+
+    sign_in(page, "alice")
+    page.evaluate("window.__same_page = true")
+    active = page.locator("section", has_text="Signed in on").locator("tbody tr")
+    before = active.count()
+    assert before >= 2
+    active.filter(has_not_text="this device").first.get_by_role(
+        "button", name="Sign out", exact=True).click()
+    expect(active).to_have_count(before - 1)
+    assert page.evaluate("window.__same_page") is True  # htmx swapped the list in place
+
+    other.get_by_role("link", name="My sessions").click()
+    expect(other).to_have_url(re.compile(r"/login\?next=/account/sessions$"))
+    other_context.close()
