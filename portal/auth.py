@@ -10,6 +10,7 @@ from flask import g
 from flask import request
 from flask import url_for
 
+from portal import cookies
 from portal import htmx
 from portal import sessions
 from portal import tokens
@@ -24,8 +25,8 @@ def init_app(app):
 
 
 def cookie_name():
-    """Return the session cookie's name: `__Host-` bound to this host over HTTPS."""
-    return f"__Host-{COOKIE_NAME}" if current_app.config["COOKIE_SECURE"] else COOKIE_NAME
+    """Return the session cookie's name."""
+    return cookies.name(COOKIE_NAME)
 
 
 def load_current_user():
@@ -41,8 +42,10 @@ def load_current_user():
         return
     g.user, g.session = session.user, session
     sessions.touch(session)
-    # Re-issue (same jti) once half the token's life is gone, so an active user stays in.
-    g.renew_token = claims["exp"] - time.time() < current_app.config["TOKEN_TTL"] / 2
+    # Re-issue (same jti) once half the token's life is gone, so an active user stays in;
+    # a token accepted only thanks to the leeway has expired and is never renewed.
+    remaining = claims["exp"] - time.time()
+    g.renew_token = 0 < remaining < current_app.config["TOKEN_TTL"] / 2
 
 
 def _user_id(subject):
@@ -66,16 +69,10 @@ def refresh_cookie(response):
     """Set, renew or clear the session cookie as this request decided."""
     if g.get("renew_token") and g.get("session"):
         response.set_cookie(cookie_name(), tokens.issue(g.user.id, g.session.id),
-                            **cookie_options())
+                            **cookies.options())
     elif g.get("clear_cookie"):
-        response.delete_cookie(cookie_name(), **cookie_options())
+        response.delete_cookie(cookie_name(), **cookies.options())
     return response
-
-
-def cookie_options():
-    """Return the flags every session cookie carries."""
-    return {"httponly": True, "samesite": "Lax", "path": "/",
-            "secure": current_app.config["COOKIE_SECURE"]}
 
 
 def login_required(view):

@@ -13,7 +13,6 @@ from portal import models
 from portal import users
 from portal.db import database
 from portal.models import USERNAME_MAX
-from portal.models import User
 from portal.models import bounded
 
 
@@ -83,7 +82,7 @@ def unlock_user_command(name):
 
 def existing_user(name):
     """Return the user called NAME or stop with a clear message."""
-    user = User.get_or_none(User.username == name.strip().lower())
+    user = users.by_name(name)
     if user is None:
         raise click.ClickException(f"No user named {name!r}.")
     return user
@@ -97,7 +96,7 @@ def cli_actor():
 @users_group.command("list")
 def list_users_command():
     """List users: name, role, lock state, created."""
-    for user in locks.overview():
+    for user in locks.overview(limit=None):
         role = "admin" if user["is_admin"] else "user"
         state = user["state"].kind if user["state"].kind != "open" else "active"
         click.echo(f"{user['username']}\t{role}\t{state}\t"

@@ -67,6 +67,15 @@ def sqlite_path(name, app):
     return path
 
 
+def ping():
+    """Return True when the database answers a trivial query."""
+    try:
+        database.execute_sql("SELECT 1").fetchone()
+    except UNAVAILABLE:
+        return False
+    return True
+
+
 def for_update(query):
     """Lock the selected rows until the transaction ends.
 

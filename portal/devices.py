@@ -15,6 +15,8 @@ from flask import request
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeSerializer
 
+from portal import cookies
+
 COOKIE_NAME = "portal_device"
 MAX_AGE = 365 * 24 * 3600
 SALT = "portal-device"
@@ -26,8 +28,8 @@ def init_app(app):
 
 
 def cookie_name():
-    """Return the cookie's name: `__Host-` bound to this host over HTTPS."""
-    return f"__Host-{COOKIE_NAME}" if current_app.config["COOKIE_SECURE"] else COOKIE_NAME
+    """Return the device cookie's name."""
+    return cookies.name(COOKIE_NAME)
 
 
 def _serializer():
@@ -58,7 +60,6 @@ def set_cookie(response):
     """Send the new device cookie, when this request made one."""
     device_id = g.get("new_device_id")
     if device_id:
-        response.set_cookie(cookie_name(), _serializer().dumps(device_id), max_age=MAX_AGE,
-                            httponly=True, samesite="Lax", path="/",
-                            secure=current_app.config["COOKIE_SECURE"])
+        response.set_cookie(cookie_name(), _serializer().dumps(device_id),
+                            **cookies.options(max_age=MAX_AGE))
     return response

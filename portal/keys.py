@@ -12,6 +12,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from portal import config
 
+# CLI commands that serve requests, and so sign cookies that must outlive the process.
+SERVING_COMMANDS = {"run"}
+
 LABELS = {
     "SECRET_KEY": b"portal/flask-session",
     "WTF_CSRF_SECRET_KEY": b"portal/csrf",
@@ -57,7 +60,8 @@ def throwaway_secret_for_cli(app):
     The CLI commands sign nothing that outlives the process, so they need no
     configured secret; a served app (gunicorn, `python run.py`) always does.
     """
-    if click.get_current_context(silent=True) is None:
+    context = click.get_current_context(silent=True)
+    if context is None or context.info_name in SERVING_COMMANDS:
         raise config.ConfigError(
             "PORTAL_SECRET_KEY is not set. The portal signs its cookies with it and will not "
             "start without one: set it to 32 or more random bytes, e.g. "

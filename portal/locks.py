@@ -9,10 +9,9 @@ from portal import clock
 from portal import counters
 from portal import lockout
 from portal import sessions
+from portal import users
 from portal.db import database
 from portal.models import LOCK_REASON_MAX
-from portal.models import UNKNOWN_DEVICE
-from portal.models import FailureBudget
 from portal.models import User
 from portal.models import bounded
 
@@ -35,32 +34,33 @@ def lock(user, reason, duration, actor, actor_ip):
 
 def unlock(user, actor, actor_ip):
     """Lift an admin lock and every policy lock, forgetting the failures that caused them."""
-    with database.atomic():
+    with database.atomic():  # budgets before the user row: the order sign-ins lock them in
+        counters.reset_account(user.username)
         User.update(lock_reason=None, locked_at=None, locked_until=None, locked_by=None)\
             .where(User.id == user.id).execute()
-        counters.reset_user(user.id)
         audit.record(audit.UNLOCK, user.id, actor, actor_ip)
 
 
 def state_of(user):
     """Return the LockState of one account (its budget for unknown clients)."""
-    budgets = counters.account_budgets([user.id])
-    return lockout.explain(lockout.AdminLock.of(user), budgets.get(user.id, lockout.Budget()),
+    budgets = counters.account_budgets([user.username])
+    return lockout.explain(lockout.AdminLock.of(user), budgets.get(user.username, lockout.Budget()),
                            clock.now(), lockout.Policy.from_config(current_app.config))
 
 
 def _user_rows():
+    """Select what the users list shows of each user."""
     return User.select(User.id, User.username, User.is_admin, User.created_at, User.lock_reason,
                        User.locked_at,
                        User.locked_until, User.locked_by, User.last_success_at,
                        User.last_failure_at)
 
 
-def overview(search=""):
-    """Return users matching `search` as dicts with their LockState, in two queries."""
-    query = _user_rows().order_by(User.username).limit(LIST_LIMIT)
+def overview(search="", limit=LIST_LIMIT):
+    """Return users matching `search` (at most `limit`; None: all) with their LockState."""
+    query = _user_rows().order_by(User.username).limit(limit)
     if search:
-        query = query.where(User.username.contains(search.strip().lower()))
+        query = query.where(User.username.contains(users.normalize_username(search)))
     return with_states(list(query.dicts()))
 
 
@@ -71,18 +71,16 @@ def row_for(user_id):
 
 def with_states(rows):
     """Attach each user's LockState to its row (one query for all budgets)."""
-    budgets = counters.account_budgets(row["id"] for row in rows)
+    budgets = counters.account_budgets(row["username"] for row in rows)
     now, policy = clock.now(), lockout.Policy.from_config(current_app.config)
     for row in rows:
-        budget = budgets.get(row["id"], lockout.Budget())
+        budget = budgets.get(row["username"], lockout.Budget())
         row["state"] = lockout.explain(lockout.AdminLock.of(row), budget, now, policy)
     return rows
 
 
-def locked_devices(user_id):
+def locked_devices(user):
     """Return how many known devices of the user are locked by the policy right now."""
     now = clock.now()
-    rows = FailureBudget.select().where(FailureBudget.user == user_id,
-                                        FailureBudget.device != UNKNOWN_DEVICE)
-    return sum(1 for row in rows
-               if row.permanent or (row.locked_until is not None and now < row.locked_until))
+    return sum(1 for budget in counters.device_budgets(user.username)
+               if lockout.is_locked(budget, now))

@@ -7,6 +7,7 @@ from peewee import BigAutoField
 from peewee import BooleanField
 from peewee import CharField
 from peewee import CompositeKey
+from peewee import DateField
 from peewee import DateTimeField
 from peewee import ForeignKeyField
 from peewee import IntegerField
@@ -73,10 +74,13 @@ class LoginAttempt(BaseModel):
     id = BigAutoField()
     at = DateTimeField()
     username = CharField(max_length=TYPED_USERNAME_MAX)
+    # The account name the typed username refers to (lower case, no edges): what `user=` finds.
+    username_key = CharField(max_length=TYPED_USERNAME_MAX)
     user = ForeignKeyField(User, null=True, backref="attempts", on_delete="SET NULL")
     outcome = CharField(max_length=8)
     reason = CharField(max_length=16)
     ip = CharField(max_length=IP_MAX)
+    ip_key = CharField(max_length=32)  # portal.ipaddr.key(ip): CIDR filters are key ranges
     user_agent = CharField(max_length=USER_AGENT_MAX)
     request_id = CharField(max_length=32)
     session = CharField(max_length=32, null=True)  # the session a success started
@@ -86,17 +90,22 @@ class LoginAttempt(BaseModel):
         # Each history filter walks one of these newest-first, (at, id) being the page cursor.
         indexes = (
             (("at", "id"), False),
-            (("username", "at", "id"), False),
+            (("username_key", "at", "id"), False),
             (("user", "at", "id"), False),
             (("outcome", "at", "id"), False),
-            (("ip", "at", "id"), False),
+            (("reason", "at", "id"), False),
+            (("ip_key", "at", "id"), False),
         )
 
 
 class FailureBudget(BaseModel):
-    """A lockout budget: an account's for unknown clients (device ''), or one known device's."""
+    """A lockout budget: an account name's for unknown clients (device ''), or a known device's.
 
-    user = ForeignKeyField(User, backref="budgets", on_delete="CASCADE")
+    It is keyed by the normalised name, not the user id, so an attempt on a name that
+    does not exist does the same work as one on a real account (no timing oracle).
+    """
+
+    account = CharField(max_length=TYPED_USERNAME_MAX)
     device = CharField(max_length=32, default=UNKNOWN_DEVICE)
     failures = IntegerField(default=0)
     last_failure_at = DateTimeField(null=True)
@@ -107,11 +116,11 @@ class FailureBudget(BaseModel):
 
     class Meta:
         table_name = "failure_budgets"
-        primary_key = CompositeKey("user", "device")
+        primary_key = CompositeKey("account", "device")
 
 
 class IpThrottle(BaseModel):
-    """Failures from one client IP in its current window."""
+    """Failures from one client IP (an IPv6 /64) in its current window."""
 
     ip = CharField(primary_key=True, max_length=IP_MAX)
     started_at = DateTimeField(null=True)
@@ -138,7 +147,24 @@ class AuditEvent(BaseModel):
         indexes = ((("target", "at"), False),)
 
 
-TABLES = [User, Session, LoginAttempt, FailureBudget, IpThrottle, AuditEvent]
+class DailySummary(BaseModel):
+    """Attempts per day by reason, for all (kind 'all'), per account name or per IP.
+
+    `prune` adds the rows it deletes here, so charts and totals outlive the raw rows.
+    """
+
+    day = DateField()
+    kind = CharField(max_length=8)  # "all", "user" or "ip"
+    key = CharField(max_length=TYPED_USERNAME_MAX)
+    reason = CharField(max_length=16)
+    count = IntegerField(default=0)
+
+    class Meta:
+        table_name = "daily_summaries"
+        primary_key = CompositeKey("day", "kind", "key", "reason")
+
+
+TABLES = [User, Session, LoginAttempt, FailureBudget, IpThrottle, AuditEvent, DailySummary]
 
 
 def bounded(text, limit):

@@ -9,6 +9,10 @@ It runs in three steps so that no lock is held while argon2 works:
 3. settle (one short transaction): record the attempt; a success takes the
    advance failure back and resets the budget, a failure that locked the account
    ends its sessions and is written to the audit trail.
+
+A name that belongs to no account takes the same steps with the same queries
+(its budget is keyed by the name), so neither the page nor its timing tells
+whether an account exists.
 """
 
 from dataclasses import dataclass
@@ -20,14 +24,17 @@ from portal import audit
 from portal import clock
 from portal import counters
 from portal import devices
+from portal import ipaddr
 from portal import lockout
 from portal import passwords
 from portal import sessions
 from portal import users
 from portal.db import database
+from portal.models import TYPED_USERNAME_MAX
 from portal.models import UNKNOWN_DEVICE
 from portal.models import Session
 from portal.models import User
+from portal.models import bounded
 
 PROCEED = "proceed"
 
@@ -54,69 +61,85 @@ class Reservation:
     retry_after: int | None = None
 
 
-def normalize_username(typed):
-    """Return the account name a typed username refers to (case and edges ignored)."""
-    return (typed or "").strip().lower()
+@dataclass(frozen=True)
+class Attempt:
+    """Who is being tried, from where: the typed name, its account key and the client."""
+
+    typed: str
+    account: str
+    user: User | None
+    client: object
+    device_id: str | None
+    request_id: str
 
 
-def find_user(typed):
-    """Return the account a typed username names, or None."""
-    name = normalize_username(typed)
-    if not users.USERNAME.fullmatch(name):
-        return None  # no account can have this name (and NUL would upset PostgreSQL)
-    return User.get_or_none(User.username == name)
+def account_key(typed):
+    """Return the account name a typed username refers to, safe to use in any query."""
+    return users.normalize_username(bounded(typed, TYPED_USERNAME_MAX))
 
 
 def check_credentials(typed_username, password, client, request_id, device_id=None):
     """Sign in under the lockout policy: record the attempt, start a session on success."""
-    user = find_user(typed_username)
-    reservation, reason = check(user, password, client, device_id)
-    session = settle(typed_username, user, reason, reservation, client, request_id, device_id)
+    account = account_key(typed_username)
+    # Always one lookup, whatever was typed: unknown names cost what known ones cost.
+    user = User.get_or_none(User.username == account)
+    attempt = Attempt(typed_username, account, user, client, device_id, request_id)
+    reservation, reason = check(attempt, password)
+    session = settle(attempt, reason, reservation)
     return Outcome(session.user if session else None, reason, reservation.retry_after, session)
 
 
 def confirm_password(user, password, client, request_id, device_id=None):
     """Check a signed-in user's password (to change it); failures count like sign-in ones."""
-    reservation, reason = check(user, password, client, device_id)
-    if reason == attempts.OK:
-        with database.atomic():
-            take_back(reservation, client.ip)
-            counters.save_budget(user.id, reservation.device, lockout.after_success())
-        return True
-    settle(user.username, user, reason, reservation, client, request_id, device_id)
-    return False
+    attempt = Attempt(user.username, user.username, user, client, device_id, request_id)
+    reservation, reason = check(attempt, password)
+    if reason != attempts.OK:
+        settle(attempt, reason, reservation)
+        return False
+    with database.atomic():
+        take_back(reservation, client.ip)
+        counters.save_budget(user.username, reservation.device, lockout.after_success())
+    return True
 
 
-def check(user, password, client, device_id):
+def check(attempt, password):
     """Steps 1 and 2: return the reservation and the attempt's reason."""
     policy = lockout.Policy.from_config(current_app.config)
-    reservation = reserve(user, client.ip, device_id, clock.now(), policy)
+    reservation = reserve(attempt, clock.now(), policy)
     if reservation.verdict == PROCEED:
-        return reservation, verify(user, password)
+        return reservation, verify(attempt.user, password)
     if reservation.verdict == attempts.LOCKED:
         passwords.verify_dummy(password)  # a locked account answers as slowly as any other
+        if attempt.user is None:
+            return reservation, attempts.UNKNOWN_USER
     return reservation, reservation.verdict
 
 
-def reserve(user, ip, device_id, now, policy):
+def reserve(attempt, now, policy):
     """Step 1: refuse a throttled IP or locked account, else count a failure in advance."""
     with database.atomic():
-        window = counters.load_ip(ip)
+        ip_key = ipaddr.throttle_key(attempt.client.ip)
+        window = counters.load_ip(ip_key)
         if lockout.ip_throttled(window, now, policy):
             retry = lockout.ip_retry_after(lockout.ip_current(window, now, policy), now, policy)
             return Reservation(attempts.THROTTLED, retry_after=retry)
         window = lockout.ip_after_failure(window, now, policy)
-        counters.save_ip(ip, window)
-        if user is None:
-            return Reservation(PROCEED, ip_window=window)
-        device = device_id if counters.is_known_device(user.id, device_id) else UNKNOWN_DEVICE
-        before = lockout.forget_old(counters.load_budget(user.id, device), now, policy)
-        admin_lock = lockout.AdminLock.of(User.get_by_id(user.id))
-        if admin_lock.holds(now) or lockout.is_locked(before, now):
+        counters.save_ip(ip_key, window)
+        known = counters.is_known_device(attempt.account, attempt.device_id)
+        device = attempt.device_id if known else UNKNOWN_DEVICE
+        before = lockout.forget_old(counters.load_budget(attempt.account, device), now, policy)
+        if admin_lock(attempt.account).holds(now) or lockout.is_locked(before, now):
             return Reservation(attempts.LOCKED, device=device, ip_window=window)
         after = lockout.after_failure(before, now, policy)
-        counters.save_budget(user.id, device, after)
+        counters.save_budget(attempt.account, device, after)
         return Reservation(PROCEED, device, before, after, window)
+
+
+def admin_lock(account):
+    """Return the administrator's lock on the account as it stands now (none for no account)."""
+    row = User.select(User.lock_reason, User.locked_at, User.locked_until, User.locked_by)\
+        .where(User.username == account).dicts().first()
+    return lockout.AdminLock.of(row) if row else lockout.AdminLock()
 
 
 def verify(user, password):
@@ -130,29 +153,48 @@ def verify(user, password):
     return attempts.OK
 
 
-def settle(typed_username, user, reason, reservation, client, request_id, device_id):
+def settle(attempt, reason, reservation):
     """Step 3: record the attempt, apply it to the counters; return the new session or None."""
-    now, session = clock.now(), None
     with database.atomic():
         if reason == attempts.OK:
-            take_back(reservation, client.ip)
-            counters.save_budget(user.id, reservation.device, lockout.after_success())
-            counters.remember_device(user.id, device_id or devices.ensure_id())
-            User.update(last_success_at=now).where(User.id == user.id).execute()
-            session = sessions.start(user, client.ip, client.user_agent)
-        elif user is not None:
-            User.update(last_failure_at=now).where(User.id == user.id).execute()
-            if reservation.after and lockout.just_locked(reservation.before, reservation.after):
-                apply_policy_lock(user, reservation.after, reservation.device)
-        attempts.record(typed_username, user, reason, client, request_id,
+            session = succeed(attempt, reservation)
+        else:
+            session = None
+            fail(attempt, reservation)
+        attempts.record(attempt.typed, attempt.user, reason, attempt.client, attempt.request_id,
                         session.id if session else None)
     return session
 
 
+def succeed(attempt, reservation):
+    """Take the advance failure back, forget the budget, remember the device, start a session."""
+    user, now = attempt.user, clock.now()
+    take_back(reservation, attempt.client.ip)
+    counters.save_budget(attempt.account, reservation.device, lockout.after_success())
+    counters.remember_device(attempt.account, attempt.device_id or devices.ensure_id())
+    User.update(last_success_at=now).where(User.id == user.id).execute()
+    return sessions.start(user, attempt.client.ip, attempt.client.user_agent)
+
+
+def fail(attempt, reservation):
+    """Note the failure on the account; if it locked the account, apply the lock."""
+    after = reservation.after
+    locked_now = after is not None and lockout.just_locked(reservation.before, after)
+    if locked_now:
+        # A success that settled meanwhile forgets the budget, lock included: then the
+        # lock no longer stands, and nobody's sessions should end for it.
+        current = counters.load_budget(attempt.account, reservation.device)
+        locked_now = current.locked_at == after.locked_at and current.lockouts == after.lockouts
+    User.update(last_failure_at=clock.now()).where(User.username == attempt.account).execute()
+    if locked_now and attempt.user is not None:
+        apply_policy_lock(attempt.user, after, reservation.device)
+
+
 def take_back(reservation, ip):
     """Undo the failure counted in advance for an IP whose attempt succeeded."""
-    window = counters.load_ip(ip)
-    counters.save_ip(ip, lockout.ip_after_success(window, reservation.ip_window))
+    key = ipaddr.throttle_key(ip)
+    window = counters.load_ip(key)
+    counters.save_ip(key, lockout.ip_after_success(window, reservation.ip_window))
 
 
 def apply_policy_lock(user, budget, device):

@@ -32,9 +32,19 @@ def check_password(password):
         raise UserError(f"The password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long.")
 
 
+def normalize_username(typed):
+    """Return the account name a typed username refers to (case and edges ignored)."""
+    return (typed or "").strip().lower()
+
+
+def by_name(typed):
+    """Return the account a typed name refers to, or None."""
+    return User.get_or_none(User.username == normalize_username(typed))
+
+
 def create(username, password, is_admin=False):
     """Create and return a user; raise UserError for a bad or taken name."""
-    username = username.strip().lower()
+    username = normalize_username(username)
     check_username(username)
     check_password(password)
     try:

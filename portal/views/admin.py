@@ -1,42 +1,77 @@
 """The admin review screens: login history, users and their locks."""
 
 from flask import Blueprint
+from flask import Response
 from flask import abort
 from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import stream_with_context
 from flask import url_for
 
 from portal import attempts
 from portal import audit
 from portal import client
+from portal import clock
+from portal import export
+from portal import history
 from portal import locks
 from portal import sessions
+from portal import stats
+from portal import users
 from portal.auth import admin_required
 from portal.forms import ConfirmForm
 from portal.forms import LockForm
+from portal.history import Filters
 from portal.htmx import is_htmx
 from portal.htmx import render_page_or_partial
-from portal.models import User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-@bp.get("/history")
+@bp.get("/history", endpoint="history")
 @admin_required
-def history():
-    """Show login attempts, newest first, filtered by user and outcome."""
-    filters = {"user": request.args.get("user", "").strip(),
-               "outcome": request.args.get("outcome", "")}
-    if filters["outcome"] not in ("", *attempts.OUTCOMES):
-        abort(400)
+def history_page():
+    """Show login attempts, newest first, under the filters in the query string."""
+    filters = Filters.from_args(request.args)
+    rows, next_cursor, bad_field = [], None, None
     try:
-        rows, next_cursor = attempts.history(before=request.args.get("before"), **filters)
-    except attempts.BadCursor:
+        rows, next_cursor = history.page(filters, request.args.get("before"))
+    except history.BadFilter as bad:
+        bad_field = bad.field
+    return render_page_or_partial(
+        "admin/history.html", "partials/admin/_history_rows.html", rows=rows, filters=filters,
+        next_cursor=next_cursor, bad_field=bad_field, paging=bool(request.args.get("before")),
+        reasons=attempts.REASONS), 400 if bad_field else 200
+
+
+@bp.get("/history.csv")
+@admin_required
+def history_csv():
+    """Stream the filtered history as CSV."""
+    filters = Filters.from_args(request.args)
+    try:
+        history.conditions(filters)
+    except history.BadFilter:
         abort(400)
-    return render_page_or_partial("admin/history.html", "partials/admin/_history_rows.html",
-                                  rows=rows, filters=filters, next_cursor=next_cursor)
+    name = f"login-history-{clock.now():%Y%m%d-%H%M%S}.csv"
+    return Response(stream_with_context(export.csv_chunks(history.export(filters))),
+                    mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/history/chart")
+@admin_required
+def history_chart():
+    """Render the failures chart and top sources for the filters (loaded after the rows)."""
+    filters = Filters.from_args(request.args)
+    try:
+        overview = stats.overview(filters)
+    except history.BadFilter:
+        abort(400)
+    return render_page_or_partial("admin/history_chart.html", "partials/admin/_history_chart.html",
+                                  filters=filters, **overview)
 
 
 @bp.get("/users")
@@ -46,6 +81,7 @@ def user_list():
     search = request.args.get("q", "").strip()
     return render_page_or_partial("admin/user_list.html", "partials/admin/_user_rows.html",
                                   users=locks.overview(search), search=search,
+                                  limit=locks.LIST_LIMIT,
                                   form=LockForm(formdata=None), confirm=ConfirmForm())
 
 
@@ -81,7 +117,7 @@ def unlock_user(username):
 
 def user_or_404(username):
     """Return the user with this name or answer 404."""
-    user = User.get_or_none(User.username == username)
+    user = users.by_name(username)
     if user is None:
         abort(404)
     return user
@@ -103,10 +139,11 @@ def render_user_row(user, form):
 def render_user_page(user, form, status=200):
     """Render the user page with the given lock form (and its errors)."""
     state = locks.state_of(user)
-    caused_by = attempts.failures_before(user.id, state.since, 20) if state.since else []
+    by_policy = state.kind in ("temporary", "permanent")
+    caused_by = attempts.failures_before(user.id, state.since, 20) if by_policy else []
     return render_template(
         "admin/user_detail.html", user=user, state=state, form=form, confirm=ConfirmForm(),
         caused_by=caused_by, events=audit.for_user(user.id),
         attempts=attempts.for_user(user.id, 50), sessions=sessions.list_active(user.id),
         reported=sessions.list_reported(user.id),
-        locked_devices=locks.locked_devices(user.id)), status
+        locked_devices=locks.locked_devices(user)), status

@@ -34,7 +34,7 @@ def test_sessions_page_shows_each_device_ip_and_activity(app, auth):
     phone = sign_in(app, user_agent=IPHONE)
     laptop = sign_in(app)
     text = laptop.get("/account/sessions").get_data(as_text=True)
-    for shown in ["Chrome 126", "Windows 10", "Mobile Safari", "iOS", "iPhone", "Mobile",
+    for shown in ["Chrome", "Windows", "Mobile Safari", "iOS", "iPhone", "Mobile",
                   "Desktop", "127.0.0.1", "this device", "bad_password", "success",
                   "Sign out everywhere else"]:
         assert shown in text, shown

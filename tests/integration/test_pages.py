@@ -32,7 +32,7 @@ def test_no_inline_script_or_style_in_pages(auth, client):
 @pytest.mark.parametrize(("method", "path", "code", "text"), [
     ("get", "/nowhere", 404, "Page not found"),
     ("delete", "/login", 405, "Method not allowed"),
-    ("get", "/admin/history?outcome=maybe", 400, "Bad request"),
+    ("get", "/admin/history.csv?ip=nonsense", 400, "Bad request"),
 ])
 def test_errors_render_their_page(auth, client, method, path, code, text):
     auth.create("root", "correct horse", is_admin=True)

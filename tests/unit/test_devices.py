@@ -30,4 +30,11 @@ CASES = [
 @pytest.mark.parametrize(("agent", "browser", "os", "device", "kind"), CASES)
 def test_real_user_agents_are_named(agent, browser, os, device, kind):
     named = describe(agent)
-    assert (named.browser, named.os, named.device, named.kind) == (browser, os, device, kind)
+    shown_browser = f"{named.browser} {named.browser_version}".strip()
+    shown_os = f"{named.os} {named.os_version}".strip()
+    assert (shown_browser, shown_os, named.device, named.kind) == (browser, os, device, kind)
+
+
+def test_families_are_the_parsers_own_names():
+    named = describe(CASES[0][0])
+    assert (named.browser, named.os, named.device) == ("Mobile Safari", "iOS", "iPhone")

@@ -1,0 +1,166 @@
+"""The login history as admins read it: filters, keyset pages and CSV export.
+
+Every filter maps onto one of the attempts table's (column, at, id) indexes, and
+pages continue from an (at, id) cursor, so a page costs the same at row 50 and at
+row 5,000,000, with one query whatever its size.
+"""
+
+import re
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import fields
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+from peewee import JOIN
+from peewee import Tuple
+
+from portal import attempts
+from portal import ipaddr
+from portal import users
+from portal.models import LoginAttempt
+from portal.models import User
+
+PAGE_SIZE = 50
+EXPORT_BATCH = 2000
+QUERY_MAX = 200
+MAX_ID = 2**63 - 1
+CURSOR = re.compile(r"^(\d{8}T\d{6}\.\d{6})-(\d{1,19})$")
+CURSOR_TIME = "%Y%m%dT%H%M%S.%f"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The history filters as typed (strings), so a form and a URL can show them back."""
+
+    user: str = ""
+    ip: str = ""
+    outcome: str = ""
+    reason: str = ""
+    since: str = ""
+    until: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args):
+        """Read the filters from a query string, trimmed."""
+        return cls(**{f.name: (args.get(f.name) or "").strip() for f in fields(cls)})
+
+    def args(self):
+        """Return the filters that are set, for url_for."""
+        return {name: value for name, value in asdict(self).items() if value}
+
+
+class BadFilter(ValueError):
+    """A filter value cannot be understood; `field` names it."""
+
+    def __init__(self, field):
+        super().__init__(field)
+        self.field = field
+
+
+def conditions(filters):
+    """Return the WHERE conditions of the filters; raise BadFilter for the first bad one."""
+    found = []
+    if filters.user:
+        found.append(LoginAttempt.username_key == users.normalize_username(filters.user))
+    if filters.ip:
+        found.append(ip_condition(filters.ip))
+    if filters.outcome:
+        found.append(choice("outcome", filters.outcome, attempts.OUTCOMES, LoginAttempt.outcome))
+    if filters.reason:
+        found.append(choice("reason", filters.reason, attempts.REASONS, LoginAttempt.reason))
+    if filters.since:
+        found.append(LoginAttempt.at >= parse_time("since", filters.since))
+    if filters.until:
+        found.append(LoginAttempt.at < parse_time("until", filters.until, end_of_day=True))
+    if filters.q:
+        found.append(text_condition(filters.q))
+    return found
+
+
+def ip_condition(text):
+    """Match one address (exactly) or a CIDR block (a key range)."""
+    try:
+        low, high = ipaddr.key_range(text)
+    except ValueError:
+        raise BadFilter("ip") from None
+    if low == high:
+        return LoginAttempt.ip_key == low
+    return LoginAttempt.ip_key.between(low, high)
+
+
+def choice(field, value, allowed, column):
+    """Match a column against one of its allowed values."""
+    if value not in allowed:
+        raise BadFilter(field)
+    return column == value
+
+
+def parse_time(field, text, end_of_day=False):
+    """Parse an ISO 8601 date or datetime as naive UTC; a bare `until` date includes that day."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadFilter(field) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    if end_of_day and len(text) == 10:
+        moment += timedelta(days=1)
+    return moment
+
+
+def text_condition(text):
+    """Match text anywhere in the typed username or the user agent (case-insensitive)."""
+    if len(text) > QUERY_MAX:
+        raise BadFilter("q")
+    return LoginAttempt.username.contains(text) | LoginAttempt.user_agent.contains(text)
+
+
+def matching(filters, before=None):
+    """Return the query of attempts matching the filters (newest first), with account names."""
+    query = (LoginAttempt
+             .select(LoginAttempt.id, LoginAttempt.at, LoginAttempt.username,
+                     LoginAttempt.outcome, LoginAttempt.reason, LoginAttempt.ip,
+                     LoginAttempt.user_agent, User.username.alias("account"))
+             .join(User, JOIN.LEFT_OUTER, on=(LoginAttempt.user == User.id)))
+    for condition in conditions(filters):
+        query = query.where(condition)
+    if before:
+        query = query.where(Tuple(LoginAttempt.at, LoginAttempt.id) < Tuple(*parse_cursor(before)))
+    return query.order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
+
+
+def page(filters, before=None, limit=PAGE_SIZE):
+    """Return (rows, cursor of the next page or None): one query."""
+    rows = list(matching(filters, before).limit(limit + 1).dicts())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (make_cursor(rows[-1]) if more else None)
+
+
+def export(filters):
+    """Yield every matching row, newest first, in keyset batches (constant memory)."""
+    before = None
+    while True:
+        rows, before = page(filters, before, EXPORT_BATCH)
+        yield from rows
+        if before is None:
+            return
+
+
+def make_cursor(row):
+    """Return the opaque cursor that continues a page after this row."""
+    return f"{row['at'].strftime(CURSOR_TIME)}-{row['id']}"
+
+
+def parse_cursor(cursor):
+    """Return (time, id) from a cursor, or raise BadFilter."""
+    match = CURSOR.match(cursor)
+    if not match or int(match[2]) > MAX_ID:
+        raise BadFilter("before")
+    try:
+        return datetime.strptime(match[1], CURSOR_TIME), int(match[2])
+    except ValueError:  # a well-formed but impossible date, e.g. month 13
+        raise BadFilter("before") from None
