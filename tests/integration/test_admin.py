@@ -1,85 +1,181 @@
-"""The admin history screen (basic filters; the full review screen comes later)."""
+"""The admin history screen: every filter, keyset pages, CSV export and the chart."""
 
+import csv
+import io
 import re
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
 
-from portal import attempts
+from portal import clock
+from portal import history
+from portal import ipaddr
 from portal.models import LoginAttempt
+from portal.models import User
+
+NOW = datetime(2026, 11, 28, 12, 0, 0)
 
 
 @pytest.fixture
-def admin(auth):
+def admin(auth, monkeypatch):
     auth.create("root", "correct horse", is_admin=True)
     auth.create("alice")
-    auth.create("bob")
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    auth.login("root")  # recorded at NOW: root, success, 127.0.0.1
     return auth
 
 
-def rows(response):
-    return re.findall(r'<td class="typed">([^<]*)</td>', response.get_data(as_text=True))
-
-
-@pytest.mark.parametrize("path", ["/admin/history", "/admin/history?user=alice"])
-def test_non_admin_gets_403(admin, client, path):
-    admin.login("alice")
-    assert client.get(path).status_code == 403
-
-
-def test_signed_out_visitor_is_sent_to_login(client):
-    response = client.get("/admin/history?user=bob")
-    assert response.headers["Location"] == "/login?next=/admin/history?user%3Dbob"
-
-
-def test_history_lists_every_attempt_newest_first_with_details(admin, client):
-    admin.login("alice", "wrong", headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone "
-               "OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 "
-               "Mobile/15E148 Safari/604.1"})
-    admin.login("nobody", "x")
-    admin.login("root")
-    page = client.get("/admin/history")
-    assert rows(page) == ["root", "nobody", "alice"]
-    text = page.get_data(as_text=True)
-    for shown in ["bad_password", "unknown_user", "127.0.0.1", "Mobile Safari", "iOS",
-                  "iPhone", "AppleWebKit/605.1.15", " UTC"]:
-        assert shown in text
-
-
-def test_filters_by_user_and_outcome(admin, client):
-    admin.login("alice", "wrong")
-    admin.login("alice")
-    admin.login("bob", "wrong")
-    admin.login("root")
-    assert rows(client.get("/admin/history?user=alice")) == ["alice", "alice"]
-    assert rows(client.get("/admin/history?outcome=failure")) == ["bob", "alice"]
-    assert rows(client.get("/admin/history?user=alice&outcome=success")) == ["alice"]
-
-
-def test_htmx_request_gets_only_the_rows(admin, client):
-    admin.login("root")
-    page = client.get("/admin/history", headers={"HX-Request": "true"})
-    text = page.get_data(as_text=True)
-    assert text.lstrip().startswith("<section id=\"history-rows\"") and "<html" not in text
-
-
-def test_pages_follow_the_cursor_without_gaps_or_repeats(app, admin, client, monkeypatch):
-    admin.login("root")
+def add(app, *rows):
+    """Insert attempts: (minutes ago, typed name, reason, ip, user agent)."""
     with app.app_context():
-        first = LoginAttempt.get()
-        LoginAttempt.insert_many([
-            {"at": first.at, "username": f"u{i}", "outcome": "failure", "reason": "unknown_user",
-             "ip": "10.0.0.1", "user_agent": "x", "request_id": "r"} for i in range(7)]).execute()
-    monkeypatch.setattr(attempts, "PAGE_SIZE", 3)
-    seen, url = [], "/admin/history"
+        accounts = {u.username: u.id for u in User.select()}
+        LoginAttempt.insert_many([{
+            "at": NOW - timedelta(minutes=ago), "username": name, "username_key": name.lower(),
+            "user": accounts.get(name.lower()),
+            "outcome": "success" if reason == "ok" else "failure", "reason": reason, "ip": ip,
+            "ip_key": ipaddr.key(ip), "user_agent": agent, "request_id": "r"}
+            for ago, name, reason, ip, agent in rows]).execute()
+
+
+def names(response):
+    text = response.get_data(as_text=True)
+    return [re.sub(r"<[^>]+>", "", cell) for cell in
+            re.findall(r'<td class="typed">(.*?)</td>', text)]
+
+
+@pytest.fixture
+def sample(app, admin):
+    add(app,
+        (10, "alice", "bad_password", "203.0.113.5", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1)"),
+        (20, "Alice", "ok", "198.51.100.7", "Mozilla/5.0 (Windows NT 10.0) Chrome/126.0"),
+        (60 * 30, "bob", "unknown_user", "203.0.113.9", "python-requests/2.31"),
+        (60 * 24 * 3, "carol", "locked", "2001:db8::1", "curl/8.5.0"),
+        (60 * 24 * 40, "alice", "throttled", "203.0.114.1", "Mozilla/5.0 (X11; Linux)"))
+    return admin
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("", ["root", "alice", "Alice", "bob", "carol", "alice"]),
+    ("user=alice", ["alice", "Alice", "alice"]),
+    ("user=ALICE", ["alice", "Alice", "alice"]),
+    ("ip=203.0.113.5", ["alice"]),
+    ("ip=203.0.113.0/24", ["alice", "bob"]),
+    ("ip=203.0.0.0/16", ["alice", "bob", "alice"]),
+    ("ip=2001:db8::/32", ["carol"]),
+    ("outcome=success", ["root", "Alice"]),
+    ("outcome=failure", ["alice", "bob", "carol", "alice"]),
+    ("reason=locked", ["carol"]),
+    ("since=2026-11-27", ["root", "alice", "Alice", "bob"]),
+    ("until=2026-11-25", ["carol", "alice"]),
+    ("since=2026-11-28T11:45:00&until=2026-11-28T11:55", ["alice"]),
+    ("since=2026-11-28T12:45:00%2B01:00", ["root", "alice"]),
+    ("q=iphone", ["alice"]),
+    ("q=ALI", ["alice", "Alice", "alice"]),
+    ("user=alice&outcome=failure&ip=203.0.0.0/8", ["alice", "alice"]),
+    ("user=alice&since=2026-11-01&reason=ok", ["Alice"]),
+])
+def test_filters_and_their_combinations(client, sample, query, expected):
+    assert names(client.get(f"/admin/history?{query}")) == expected
+
+
+@pytest.mark.parametrize("query", ["ip=nonsense", "ip=10.0.0.0/33", "outcome=maybe",
+                                   "reason=bored", "since=yesterday", "until=2026-13-01",
+                                   "q=" + "x" * 201, "before=nonsense",
+                                   "before=20261399T000000.000000-1",
+                                   "before=20261101T000000.000000-99999999999999999999"])
+def test_bad_filters_answer_400_with_an_explanation(client, sample, query):
+    response = client.get(f"/admin/history?{query}")
+    assert response.status_code == 400 and 'role="alert"' in response.get_data(as_text=True)
+
+
+def test_rows_show_time_account_link_badges_ip_link_device_and_raw_agent(client, sample):
+    text = client.get("/admin/history?user=alice").get_data(as_text=True)
+    assert '<a href="/admin/users/alice">Alice</a>' in text
+    assert "20 min ago" in text and "2026-11-28 11:40:00 UTC" in text
+    assert 'href="/admin/history?user=alice&amp;ip=198.51.100.7"' in text
+    assert "Mozilla/5.0 (Windows NT 10.0) Chrome/126.0" in text and "Chrome" in text
+    assert 'class="badge failure"' in text and "bad_password" in text
+
+
+def test_htmx_request_gets_only_the_rows(client, sample):
+    text = client.get("/admin/history?user=bob", headers={"HX-Request": "true"}).get_data(
+        as_text=True)
+    assert text.lstrip().startswith('<section id="history-rows"') and "<html" not in text
+    assert names_of(text) == ["bob"]
+
+
+def names_of(text):
+    return re.findall(r'<td class="typed">([^<]*)</td>', text)
+
+
+def test_pages_follow_the_cursor_without_gaps_or_repeats(app, client, admin, monkeypatch):
+    add(app, *[(5, f"u{i}", "unknown_user", "10.0.0.1", "x") for i in range(7)])  # same time
+    add(app, *[(6 + i, f"v{i}", "unknown_user", "10.0.0.1", "x") for i in range(4)])
+    monkeypatch.setattr(history, "PAGE_SIZE", 3)
+    seen, url = [], "/admin/history?ip=10.0.0.1"
     while url:
         text = client.get(url).get_data(as_text=True)
-        seen += re.findall(r'<td class="typed">([^<]*)</td>', text)
-        older = re.search(r'<a href="([^"]+)">Older attempts</a>', text)
+        seen += names_of(text)
+        older = re.search(r'<a href="([^"]+)" hx-get="[^"]+"[^>]*>Older attempts</a>', text)
         url = older and older[1].replace("&amp;", "&")
-    assert sorted(seen) == sorted(["root"] + [f"u{i}" for i in range(7)])
-    assert len(seen) == 8
+        assert url is None or "ip=10.0.0.1" in url
+    assert sorted(seen) == sorted([f"u{i}" for i in range(7)] + [f"v{i}" for i in range(4)])
+    assert len(seen) == 11
 
 
-def test_bad_cursor_is_a_400(admin, client):
-    admin.login("root")
-    assert client.get("/admin/history?before=nonsense").status_code == 400
+def test_one_query_per_page_whatever_its_size(app, admin, monkeypatch):
+    add(app, *[(i, f"n{i}", "unknown_user", "10.0.0.2", "x") for i in range(120)])
+    with app.app_context():
+        queries = []
+        real = app.extensions  # keep the app alive
+        from portal.db import database
+        original = database.obj.execute_sql
+
+        def counting(sql, params=None, *args, **kwargs):
+            queries.append(sql)
+            return original(sql, params, *args, **kwargs)
+        monkeypatch.setattr(database.obj, "execute_sql", counting)
+        rows, cursor = history.page(history.Filters(), limit=100)
+        assert len(rows) == 100 and cursor and real
+    assert len(queries) == 1
+
+
+def test_csv_export_streams_the_filter_and_neutralises_formulas(app, client, admin):
+    add(app, (1, "=HYPERLINK(\"http://evil\")", "unknown_user", "10.0.0.3", "+cmd|' /C calc'!A0"),
+        (2, "@SUM(1)", "unknown_user", "10.0.0.3", "-2+3"),
+        (3, "alice", "bad_password", "10.0.0.4", "Mozilla/5.0"))
+    response = client.get("/admin/history.csv?ip=10.0.0.3")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0][:6] == ["time_utc", "username_typed", "account", "outcome", "reason", "ip"]
+    assert [r[1] for r in rows[1:]] == ["'=HYPERLINK(\"http://evil\")", "'@SUM(1)"]
+    assert rows[1][-1] == "'+cmd|' /C calc'!A0" and rows[2][-1] == "'-2+3"
+    assert client.get("/admin/history.csv?since=never").status_code == 400
+
+
+def test_csv_export_of_many_rows_is_complete(app, client, admin, monkeypatch):
+    monkeypatch.setattr(history, "EXPORT_BATCH", 7)
+    add(app, *[(i, f"m{i}", "unknown_user", "10.0.0.5", "x") for i in range(30)])
+    rows = list(csv.reader(io.StringIO(client.get("/admin/history.csv?ip=10.0.0.5").get_data(
+        as_text=True))))
+    assert len(rows) == 31 and len({r[1] for r in rows[1:]}) == 30
+
+
+def test_chart_counts_failures_per_hour_and_day_and_top_sources(app, client, sample):
+    add(app, (61, "alice", "bad_password", "203.0.113.5", "x"))
+    text = client.get("/admin/history/chart", headers={"HX-Request": "true"}).get_data(
+        as_text=True)
+    assert text.lstrip().startswith('<div id="history-chart"') and "<svg" in text
+    assert "2026-11-28 11:00: 1 failure<" in text and "2026-11-28 10:00: 1 failure<" in text
+    assert "2026-11-27 06:00" not in text  # bob failed 30 hours ago: outside the 24 hours
+    assert "2026-11-28: 2 failures" in text and "2026-11-25: 1 failure<" in text
+    assert re.search(r'ip=203.0.113.5">203.0.113.5</a> <span class="muted">2<', text)
+    assert re.search(r'user=alice">alice</a> <span class="muted">2<', text)
+
+
+def test_chart_follows_the_filter(client, sample):
+    text = client.get("/admin/history/chart?user=bob").get_data(as_text=True)
+    assert "<h1>Failures chart</h1>" in text and ">bob</a>" in text and ">alice</a>" not in text
+    assert client.get("/admin/history/chart?ip=bad").status_code == 400
