@@ -6,7 +6,7 @@ from portal.models import LOCK_REASON_MAX
 from portal.models import AuditEvent
 from portal.models import bounded
 
-LOCK, UNLOCK = "lock", "unlock"
+LOCK, UNLOCK, REVOKE_SESSION = "lock", "unlock", "revoke_session"
 POLICY_LOCK, POLICY_PERMANENT = "policy_lock", "policy_permanent"
 POLICY_ACTOR = "policy"
 

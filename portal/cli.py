@@ -1,15 +1,19 @@
-"""Flask CLI commands: init-db and users (create, list)."""
+"""Flask CLI commands: init-db, users (create, list, lock, unlock), prune and seed-demo."""
 
 import getpass
 import sys
+import time
 from datetime import timedelta
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from flask.cli import with_appcontext
 
+from portal import demo
 from portal import locks
 from portal import models
+from portal import retention
 from portal import users
 from portal.db import database
 from portal.models import USERNAME_MAX
@@ -20,6 +24,8 @@ def init_app(app: Flask):
     """Register the commands on the app."""
     app.cli.add_command(init_db_command)
     app.cli.add_command(users_group)
+    app.cli.add_command(prune_command)
+    app.cli.add_command(seed_demo_command)
 
 
 @click.command("init-db")
@@ -101,3 +107,37 @@ def list_users_command():
         state = user["state"].kind if user["state"].kind != "open" else "active"
         click.echo(f"{user['username']}\t{role}\t{state}\t"
                    f"{user['created_at']:%Y-%m-%d %H:%M} UTC")
+
+
+@click.command("prune")
+@with_appcontext
+@click.option("--older-than", "days", type=click.IntRange(min=1), required=True,
+              help="Delete attempts older than this many days.")
+@click.option("--batch", type=click.IntRange(min=100, max=100_000), default=retention.BATCH,
+              show_default=True, help="Rows per transaction.")
+def prune_command(days, batch):
+    """Delete old attempts in batches, keeping daily summaries of them."""
+    models.create_schema()
+    started = time.perf_counter()
+    done = retention.prune(days, batch)
+    click.echo(f"Deleted {done['attempts']} attempts in {done['batches']} batches, "
+               f"{done['sessions']} ended sessions and {done['ip_windows']} old IP windows "
+               f"older than {days} days in {time.perf_counter() - started:.1f} s; "
+               "daily summaries keep their counts.")
+
+
+@click.command("seed-demo")
+@with_appcontext
+@click.option("--users", "user_count", type=click.IntRange(min=1, max=1_000_000), default=200,
+              show_default=True)
+@click.option("--attempts", "attempt_count", type=click.IntRange(min=0, max=100_000_000),
+              default=20_000, show_default=True)
+@click.option("--seed", "seed_value", type=int, default=1, show_default=True,
+              help="Random seed: the same seed gives the same history.")
+def seed_demo_command(user_count, attempt_count, seed_value):
+    """Fill the database with realistic fake users and login history (90 days)."""
+    models.create_schema()
+    started = time.perf_counter()
+    users_made, attempts_made = demo.seed(user_count, attempt_count, seed_value)
+    click.echo(f"Created {users_made} demo users (password {demo.DEMO_PASSWORD!r}) and "
+               f"{attempts_made} attempts in {time.perf_counter() - started:.1f} s.")

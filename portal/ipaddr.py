@@ -1,12 +1,14 @@
 """Client IPs as sortable keys, so an address or a CIDR block is one index range."""
 
+import functools
 import ipaddress
 
 KEY_LENGTH = 32  # 16 bytes as hex: IPv4 is stored as its IPv4-mapped IPv6 address
 
 
+@functools.lru_cache(maxsize=131072)
 def key(text):
-    """Return the sortable key of an IP address, or '' when the text is not one."""
+    """Return the sortable key of an IP address, or '' when the text is not one (cached)."""
     try:
         address = ipaddress.ip_address((text or "").strip())
     except ValueError:

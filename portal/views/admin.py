@@ -115,6 +115,17 @@ def unlock_user(username):
     return after_lock_change(user)
 
 
+@bp.post("/users/<username>/sessions/<session_id>/revoke")
+@admin_required
+def revoke_session(username, session_id):
+    """Sign out one session of a user at once, on the audit trail."""
+    user = user_or_404(username)
+    if not sessions.end_own(user.id, session_id, "revoked_by_admin"):
+        abort(404)
+    audit.record(audit.REVOKE_SESSION, user.id, g.user.username, client.current().ip)
+    return redirect(url_for("admin.user_detail", username=user.username))
+
+
 def user_or_404(username):
     """Return the user with this name or answer 404."""
     user = users.by_name(username)

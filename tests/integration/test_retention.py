@@ -1,0 +1,97 @@
+"""prune (batches, summaries that keep the chart's counts), seed-demo and admin session revoke."""
+
+from datetime import timedelta
+
+from portal import clock
+from portal import ipaddr
+from portal import retention
+from portal import stats
+from portal.history import Filters
+from portal.models import DailySummary
+from portal.models import LoginAttempt
+from portal.models import Session
+from portal.models import User
+
+
+def add_old(app, days_ago, count, reason="bad_password", ip="10.1.1.1", name="alice"):
+    at = clock.now() - timedelta(days=days_ago)
+    with app.app_context():
+        LoginAttempt.insert_many([{
+            "at": at, "username": name, "username_key": name, "outcome":
+            "success" if reason == "ok" else "failure", "reason": reason, "ip": ip,
+            "ip_key": ipaddr.key(ip), "user_agent": "x", "request_id": "r"}
+            for _ in range(count)]).execute()
+
+
+def test_prune_deletes_in_batches_and_keeps_daily_summaries(app, runner):
+    add_old(app, 40, 7)
+    add_old(app, 35, 3, reason="ok")
+    add_old(app, 35, 2, reason="unknown_user", ip="10.9.9.9", name="ghost")
+    add_old(app, 5, 4)
+    result = runner.invoke(args=["prune", "--older-than", "30", "--batch", "100"])
+    assert result.exit_code == 0 and "Deleted 12 attempts in 1 batches" in result.output
+    with app.app_context():
+        assert LoginAttempt.select().count() == 4
+        assert retention.totals() == {"bad_password": 7, "ok": 3, "unknown_user": 2}
+        assert retention.totals("user", "alice") == {"bad_password": 7, "ok": 3}
+        assert retention.totals("ip", "10.9.9.9") == {"unknown_user": 2}
+
+
+def test_prune_batches_are_bounded_and_summaries_add_up(app):
+    add_old(app, 50, 25)
+    with app.app_context():
+        done = retention.prune(30, batch_size=10)
+        assert done["attempts"] == 25 and done["batches"] == 3
+        add_old(app, 50, 5)
+        retention.prune(30, batch_size=10)
+        assert retention.totals() == {"bad_password": 30}
+        assert DailySummary.select().count() == 3  # one day: all, user alice, ip
+
+
+def test_chart_keeps_pruned_days(app):
+    add_old(app, 10, 6)
+    with app.test_request_context():
+        before = sum(bar.count for bar in stats.failures_by_day(Filters()))
+        retention.prune(7)
+        after = sum(bar.count for bar in stats.failures_by_day(Filters()))
+        for_user = sum(bar.count for bar in stats.failures_by_day(Filters(user="alice")))
+    assert before == after == for_user == 6
+
+
+def test_prune_removes_old_ended_sessions_only(app, auth, client):
+    auth.create()
+    auth.login()
+    with app.app_context():
+        Session.update(ended_at=clock.now() - timedelta(days=60), end_reason="logout").execute()
+        retention.prune(30)
+        assert Session.select().count() == 0
+
+
+def test_seed_demo_fills_realistic_history(app, runner):
+    result = runner.invoke(args=["seed-demo", "--users", "20", "--attempts", "3000"])
+    assert result.exit_code == 0 and "Created 20 demo users" in result.output
+    with app.app_context():
+        assert User.select().count() == 20
+        assert LoginAttempt.select().count() == 3000
+        reasons = {r for (r,) in LoginAttempt.select(LoginAttempt.reason).distinct().tuples()}
+        assert {"ok", "bad_password", "unknown_user", "locked"} <= reasons
+        assert LoginAttempt.select().where(LoginAttempt.ip.startswith("203.0.113.")).count() > 300
+        oldest = LoginAttempt.select().order_by(LoginAttempt.at).first().at
+        assert clock.now() - oldest > timedelta(days=80)
+        assert User.select().where(User.last_success_at.is_null(False)).count() > 10
+
+
+def test_admin_signs_a_users_session_out(app, auth, client):
+    auth.create("root", "correct horse", is_admin=True)
+    auth.create()
+    alice = app.test_client()
+    alice.post("/login", data={"username": "alice", "password": "correct horse"})
+    auth.login("root")
+    with app.app_context():
+        session_id = Session.get(Session.user == User.get(User.username == "alice").id).id
+    assert "Sign out" in client.get("/admin/users/alice").get_data(as_text=True)
+    response = client.post(f"/admin/users/alice/sessions/{session_id}/revoke")
+    assert response.status_code == 302
+    assert alice.get("/account/sessions").status_code == 302
+    assert client.post(f"/admin/users/root/sessions/{session_id}/revoke").status_code == 404
+    assert "signed a session out" in client.get("/admin/users/alice").get_data(as_text=True)
