@@ -110,7 +110,7 @@ def test_parallel_failures_lock_exactly_at_the_threshold(app, auth, database_url
         assert count(LoginAttempt) == 40
         assert count(LoginAttempt, LoginAttempt.reason == "bad_password") == 5
         assert count(LoginAttempt, LoginAttempt.reason == "locked") == 35
-        budget = FailureBudget.get(FailureBudget.user == alice.id)
+        budget = FailureBudget.get(FailureBudget.account == alice.username)
         assert (budget.failures, budget.lockouts) == (5, 1) and budget.locked_until
         assert count(AuditEvent) == 1
 
