@@ -20,6 +20,13 @@ def render_page_or_partial(page, partial, **context):
     return render_template(partial if is_htmx() else page, **context)
 
 
+def push_url(response, location):
+    """Have htmx show this (canonical) URL in the address bar instead of the raw request's."""
+    if is_htmx():
+        response.headers["HX-Push-Url"] = location
+    return response
+
+
 def redirect(location):
     """Redirect the whole window, for htmx as for a plain request."""
     if is_htmx():

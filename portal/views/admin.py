@@ -4,6 +4,7 @@ from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import g
+from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -25,6 +26,7 @@ from portal.forms import ConfirmForm
 from portal.forms import LockForm
 from portal.history import Filters
 from portal.htmx import is_htmx
+from portal.htmx import push_url
 from portal.htmx import render_page_or_partial
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -40,10 +42,13 @@ def history_page():
         rows, next_cursor = history.page(filters, request.args.get("before"))
     except history.BadFilter as bad:
         bad_field = bad.field
-    return render_page_or_partial(
+    before = request.args.get("before")
+    page = render_page_or_partial(
         "admin/history.html", "partials/admin/_history_rows.html", rows=rows, filters=filters,
-        next_cursor=next_cursor, bad_field=bad_field, paging=bool(request.args.get("before")),
-        reasons=attempts.REASONS), 400 if bad_field else 200
+        next_cursor=next_cursor, bad_field=bad_field, paging=bool(before), reasons=attempts.REASONS)
+    response = make_response(page, 400 if bad_field else 200)
+    # The address bar shows only the filters that are set (the form sends empty ones too).
+    return push_url(response, url_for("admin.history", before=before, **filters.args()))
 
 
 @bp.get("/history.csv")
@@ -79,10 +84,11 @@ def history_chart():
 def user_list():
     """List users with their lock state; htmx searches get only the rows."""
     search = request.args.get("q", "").strip()
-    return render_page_or_partial("admin/user_list.html", "partials/admin/_user_rows.html",
+    page = render_page_or_partial("admin/user_list.html", "partials/admin/_user_rows.html",
                                   users=locks.overview(search), search=search,
                                   limit=locks.LIST_LIMIT,
                                   form=LockForm(formdata=None), confirm=ConfirmForm())
+    return push_url(make_response(page), url_for("admin.user_list", q=search or None))
 
 
 @bp.get("/users/<username>")

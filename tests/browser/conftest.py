@@ -14,6 +14,7 @@ def live_server(tmp_path_factory):
     """Start gunicorn on a fresh SQLite database with the ACCOUNTS created by the CLI."""
     env = portal_env(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'portal.db'}")
     flask_cli(env, "init-db")
+    assert flask_cli(env, "seed-demo", "--users", "40", "--attempts", "4000").returncode == 0
     for name, password in ACCOUNTS.items():
         extra = ["--admin"] if name == "admin" else []
         result = flask_cli(env, "users", "create", name, *extra, "--password-stdin",

@@ -47,7 +47,7 @@ def test_admin_filter_updates_rows_with_htmx_and_the_url(page: Page, csp_violati
     page.goto("/admin/history")
     assert page.evaluate("htmx.version") == "2.0.11"
     page.evaluate("window.__same_page = true")
-    page.get_by_label("User").fill("alice")
+    page.get_by_label("User", exact=True).fill("alice")
     expect(page).to_have_url(re.compile(r"/admin/history\?user=alice"))
     expect(page.locator("#history-rows td.typed").first).to_have_text("alice")
     assert page.evaluate("window.__same_page") is True  # rows swapped, no full page load
