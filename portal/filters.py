@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from portal import clock
 
 UNITS = ((86400, "d"), (3600, "h"), (60, "min"), (1, "s"))
@@ -11,6 +13,13 @@ def init_app(app):
     """Register the filters."""
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["ago"] = ago
+    app.jinja_env.filters["utc"] = utc
+
+
+def utc(at):
+    """Return a stored (naive UTC) time as a <time> element; Markup.format escapes both parts."""
+    return Markup('<time datetime="{}Z">{} UTC</time>').format(
+        at.isoformat(), at.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def duration(delta):

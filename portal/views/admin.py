@@ -32,6 +32,14 @@ from portal.htmx import render_page_or_partial
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+@bp.app_template_global()
+def ip_filter_prefix(filters):
+    """Return the history URL of these filters with `ip=` last, for the value to follow."""
+    others = {name: value for name, value in filters.args().items() if name != "ip"}
+    url = url_for("admin.history", **others)
+    return url + ("&" if "?" in url else "?") + "ip="
+
+
 @bp.get("/history", endpoint="history")
 @admin_required
 def history_page():

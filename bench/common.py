@@ -1,0 +1,101 @@
+"""What every benchmark needs: the portal under gunicorn on a fresh database, signed-in HTTP."""
+
+import os
+import re
+import statistics
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg2
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.server import Gunicorn  # noqa: E402  (the same launcher the tests use)
+from tests.server import flask_cli  # noqa: E402
+
+ADMIN, ADMIN_PASSWORD = "benchadmin", "bench admin password"
+
+
+def portal_env(database_url, **settings):
+    """Return a production-like environment (real argon2 cost) for the portal processes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    env.update({"PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": "b" * 48,
+                "PORTAL_COOKIE_SECURE": "false"})
+    env.update({f"PORTAL_{k}": str(v) for k, v in settings.items()})
+    return env
+
+
+@contextmanager
+def fresh_database(base_url, workdir):
+    """Yield a new empty database URL: a SQLite file, or a PostgreSQL database dropped after."""
+    if not base_url:
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    name = f"portal_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(base_url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base_url.rpartition('/')[0]}/{name}"
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def cli(env, *args, stdin=None):
+    """Run a flask CLI command; stop the benchmark with its output if it fails."""
+    result = flask_cli(env, *args, stdin=stdin)
+    if result.returncode:
+        sys.exit(f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def create_admin(env):
+    """Create the benchmark's admin account."""
+    cli(env, "users", "create", ADMIN, "--admin", "--password-stdin",
+        stdin=ADMIN_PASSWORD + "\n")
+
+
+def signed_in(base_url, username=ADMIN, password=ADMIN_PASSWORD):
+    """Return a requests.Session signed in to the portal."""
+    http = requests.Session()
+    page = http.get(f"{base_url}/login", timeout=30).text
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+    response = http.post(f"{base_url}/login", timeout=30, allow_redirects=False,
+                         data={"csrf_token": token, "username": username, "password": password})
+    if response.status_code != 302:
+        sys.exit(f"could not sign in as {username}: {response.status_code}")
+    return http
+
+
+def percentile(samples, p):
+    """Return the p-th percentile (0-100) of the samples, by nearest rank."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def timed(call):
+    """Return (seconds, result) of one call."""
+    started = time.perf_counter()
+    result = call()
+    return time.perf_counter() - started, result
+
+
+def mean(values):
+    """Return the mean of the values."""
+    return statistics.fmean(values)
+
+
+def machine():
+    """Describe the machine the figures come from."""
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), "unknown CPU")
+    return f"{os.cpu_count()} cores ({cpu}), Python {sys.version.split()[0]}"
+
+
+__all__ = ["Gunicorn", "ROOT"]

@@ -1,0 +1,121 @@
+"""History page speed at scale: `python bench/history.py [--database-url URL] [--attempts N]`.
+
+Seeds N attempts (default 1,000,000) with `seed-demo`, starts the portal under
+gunicorn as the README's production section does, signs in as an admin and
+prints, per filter combination, the server latency of the full page and the htmx
+partial (p50, p95), the same under 16 concurrent connections (p99), and the CSV
+export rate. Target: p99 under 50 ms for every filter but free text.
+"""
+
+import argparse
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from common import Gunicorn
+from common import cli
+from common import create_admin
+from common import fresh_database
+from common import machine
+from common import percentile
+from common import portal_env
+from common import signed_in
+from common import timed
+
+FILTERS = {
+    "none": "",
+    "user": "user=emma.dubois262",
+    "ip cidr": "ip=203.0.113.0/24",
+    "failures in a date range": "outcome=failure&since={since}&until={until}",
+    "user + failures": "user=emma.dubois262&outcome=failure",
+    "free text (q)": "q=okhttp",
+}
+SAMPLES, CONCURRENCY, CONCURRENT_REQUESTS = 60, 16, 320
+
+
+def main():
+    """Seed, serve, measure, print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="PostgreSQL base URL (default: SQLite)")
+    parser.add_argument("--attempts", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir, \
+            fresh_database(args.database_url, Path(workdir)) as url:
+        env = portal_env(url)
+        cli(env, "init-db")
+        seconds, _ = timed(lambda: cli(env, "seed-demo", "--users", "1000", "--attempts",
+                                       str(args.attempts)))
+        create_admin(env)
+        print(f"# history benchmark: {args.attempts:,} attempts on "
+              f"{'PostgreSQL' if args.database_url else 'SQLite'}, seeded in {seconds:.1f} s; "
+              f"gunicorn -w {args.workers}; {machine()}")
+        with Gunicorn(env, workers=args.workers) as server:
+            measure(server.url)
+
+
+def measure(base_url):
+    """Print the latency table and the CSV export rate."""
+    http = signed_in(base_url)
+    today = time.strftime("%Y-%m-%d")
+    print(f"{'filter':28s} {'page p50':>9s} {'page p95':>9s} {'htmx p50':>9s} {'htmx p95':>9s} "
+          f"{'16-conc p99':>11s} {'rows':>5s}")
+    for name, query in FILTERS.items():
+        query = query.format(since=f"{today[:8]}01", until=today)
+        url = f"{base_url}/admin/history?{query}"
+        full = latencies(http, url, {})
+        partial = latencies(http, url, {"HX-Request": "true"})
+        loaded = concurrent_p99(http, url)
+        rows = http.get(url, timeout=30).text.count('<td class="typed">')
+        print(f"{name:28s} {ms(percentile(full, 50))} {ms(percentile(full, 95))} "
+              f"{ms(percentile(partial, 50))} {ms(percentile(partial, 95))} "
+              f"{ms(loaded, 11)} {rows:5d}")
+    csv_rate(http, base_url)
+
+
+def latencies(http, url, headers):
+    """Return SAMPLES sequential request latencies (after a warm-up)."""
+    for _ in range(5):
+        http.get(url, headers=headers, timeout=30)
+    return [timed(lambda: check(http.get(url, headers=headers, timeout=30)))[0]
+            for _ in range(SAMPLES)]
+
+
+def concurrent_p99(http, url):
+    """Return the p99 latency of the partial with CONCURRENCY clients at once."""
+    cookies = http.cookies.get_dict()
+
+    def one(_):
+        return timed(lambda: check(http.get(url, headers={"HX-Request": "true"},
+                                            cookies=cookies, timeout=60)))[0]
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        return percentile(list(pool.map(one, range(CONCURRENT_REQUESTS))), 99)
+
+
+def csv_rate(http, base_url):
+    """Print how many rows per second the CSV export streams, for two filters."""
+    for name, query in (("ip cidr", "ip=203.0.113.0/24"), ("everything", "")):
+        started = time.perf_counter()
+        with http.get(f"{base_url}/admin/history.csv?{query}", stream=True, timeout=600) as r:
+            check(r)
+            lines = sum(chunk.count(b"\n") for chunk in r.iter_content(65536))
+        seconds = time.perf_counter() - started
+        print(f"CSV export ({name}): {lines - 1:,} rows in {seconds:.1f} s = "
+              f"{(lines - 1) / seconds:,.0f} rows/s")
+
+
+def check(response):
+    """Fail loudly on an error response."""
+    if response.status_code != 200:
+        raise SystemExit(f"{response.url}: HTTP {response.status_code}")
+    return response
+
+
+def ms(seconds, width=9):
+    """Format seconds as milliseconds."""
+    return f"{seconds * 1000:{width}.1f}"
+
+
+if __name__ == "__main__":
+    main()
