@@ -2,7 +2,9 @@
 
 import os
 import re
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -99,3 +101,29 @@ def machine():
 
 
 __all__ = ["Gunicorn", "ROOT"]
+
+
+def server_ms(response):
+    """Return the server's own time for a response (its Server-Timing header), in ms."""
+    match = re.search(r"dur=([\d.]+)", response.headers.get("Server-Timing", ""))
+    return float(match[1]) if match else float("nan")
+
+
+def wrk_p99(url, cookies, headers, connections=16, seconds=5):
+    """Return the p99 latency in ms under `connections` clients, measured by wrk."""
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    for name, value in {**headers, "Cookie": cookie}.items():
+        args[1:1] = ["-H", f"{name}: {value}"]
+    output = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60).stdout
+    match = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+    if not match or "Non-2xx" in output:
+        sys.exit(f"wrk failed:\n{output}")
+    scale = {"us": 0.001, "ms": 1, "s": 1000}[match[2]]
+    requests_per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+    return float(match[1]) * scale, requests_per_second
+
+
+def have_wrk():
+    """Return True when wrk (Debian package `wrk`) is installed."""
+    return shutil.which("wrk") is not None

@@ -17,11 +17,14 @@ from common import Gunicorn
 from common import cli
 from common import create_admin
 from common import fresh_database
+from common import have_wrk
 from common import machine
 from common import percentile
 from common import portal_env
+from common import server_ms
 from common import signed_in
 from common import timed
+from common import wrk_p99
 
 FILTERS = {
     "none": "",
@@ -59,38 +62,45 @@ def measure(base_url):
     """Print the latency table and the CSV export rate."""
     http = signed_in(base_url)
     today = time.strftime("%Y-%m-%d")
+    print("server time (Server-Timing) of sequential requests, and p99 round trip under "
+          f"{CONCURRENCY} concurrent connections ({'wrk' if have_wrk() else 'Python client'})")
     print(f"{'filter':28s} {'page p50':>9s} {'page p95':>9s} {'htmx p50':>9s} {'htmx p95':>9s} "
-          f"{'16-conc p99':>11s} {'rows':>5s}")
+          f"{'16-conc p99':>11s} {'req/s':>6s} {'rows':>5s}")
     for name, query in FILTERS.items():
         query = query.format(since=f"{today[:8]}01", until=today)
         url = f"{base_url}/admin/history?{query}"
         full = latencies(http, url, {})
         partial = latencies(http, url, {"HX-Request": "true"})
-        loaded = concurrent_p99(http, url)
+        p99, rate = under_load(http, url)
         rows = http.get(url, timeout=30).text.count('<td class="typed">')
         print(f"{name:28s} {ms(percentile(full, 50))} {ms(percentile(full, 95))} "
               f"{ms(percentile(partial, 50))} {ms(percentile(partial, 95))} "
-              f"{ms(loaded, 11)} {rows:5d}")
+              f"{ms(p99, 11)} {rate:6.0f} {rows:5d}")
     csv_rate(http, base_url)
 
 
 def latencies(http, url, headers):
-    """Return SAMPLES sequential request latencies (after a warm-up)."""
+    """Return SAMPLES sequential server times in ms (after a warm-up)."""
     for _ in range(5):
         http.get(url, headers=headers, timeout=30)
-    return [timed(lambda: check(http.get(url, headers=headers, timeout=30)))[0]
+    return [server_ms(check(http.get(url, headers=headers, timeout=30)))
             for _ in range(SAMPLES)]
 
 
-def concurrent_p99(http, url):
-    """Return the p99 latency of the partial with CONCURRENCY clients at once."""
+def under_load(http, url):
+    """Return (p99 ms, requests/s) of the htmx partial under CONCURRENCY connections."""
+    headers = {"HX-Request": "true"}
+    if have_wrk():
+        return wrk_p99(url, http.cookies.get_dict(), headers, CONCURRENCY)
     cookies = http.cookies.get_dict()
 
     def one(_):
-        return timed(lambda: check(http.get(url, headers={"HX-Request": "true"},
-                                            cookies=cookies, timeout=60)))[0]
+        return timed(lambda: check(http.get(url, headers=headers, cookies=cookies,
+                                            timeout=60)))[0] * 1000
+    started = time.perf_counter()
     with ThreadPoolExecutor(CONCURRENCY) as pool:
-        return percentile(list(pool.map(one, range(CONCURRENT_REQUESTS))), 99)
+        samples = list(pool.map(one, range(CONCURRENT_REQUESTS)))
+    return percentile(samples, 99), len(samples) / (time.perf_counter() - started)
 
 
 def csv_rate(http, base_url):
@@ -112,9 +122,9 @@ def check(response):
     return response
 
 
-def ms(seconds, width=9):
-    """Format seconds as milliseconds."""
-    return f"{seconds * 1000:{width}.1f}"
+def ms(millis, width=9):
+    """Format milliseconds."""
+    return f"{millis:{width}.1f}"
 
 
 if __name__ == "__main__":

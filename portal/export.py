@@ -34,7 +34,6 @@ def csv_chunks(rows):
 
 def cells(row):
     """Return one history row's cells in COLUMNS order."""
-    device = describe(row["user_agent"])
-    return [row["at"].isoformat() + "Z", row["username"], row["account"], row["outcome"],
-            row["reason"], row["ip"], device.browser, device.os, device.device,
-            row["user_agent"]]
+    device = describe(row.user_agent)
+    return [row.at.isoformat() + "Z", row.username, row.account, row.outcome, row.reason,
+            row.ip, device.browser, device.os, device.device, row.user_agent]

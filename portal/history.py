@@ -147,7 +147,8 @@ def matching(filters, before=None):
 
 def page(filters, before=None, limit=PAGE_SIZE):
     """Return (rows, cursor of the next page or None): one query."""
-    rows = list(matching(filters, before).limit(limit + 1).dicts())
+    # Named tuples: plain values with attribute access, the cheapest rows for Jinja to read.
+    rows = list(matching(filters, before).limit(limit + 1).namedtuples())
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (make_cursor(rows[-1]) if more else None)
@@ -165,7 +166,7 @@ def export(filters):
 
 def make_cursor(row):
     """Return the opaque cursor that continues a page after this row."""
-    return f"{row['at'].strftime(CURSOR_TIME)}-{row['id']}"
+    return f"{row.at.strftime(CURSOR_TIME)}-{row.id}"
 
 
 def parse_cursor(cursor):

@@ -3,6 +3,7 @@
 import logging
 import re
 import sys
+import time
 import uuid
 
 from flask import current_app
@@ -27,7 +28,8 @@ def init_app(app):
 
 
 def assign_request_id():
-    """Take the proxy's X-Request-ID when proxies are trusted, else make one."""
+    """Take the proxy's X-Request-ID when proxies are trusted, else make one; start the clock."""
+    g.started = time.perf_counter()
     offered = request.headers.get("X-Request-ID", "")
     trusted = current_app.config["TRUSTED_PROXIES"] > 0 and REQUEST_ID.match(offered)
     g.request_id = offered if trusted else uuid.uuid4().hex
@@ -39,6 +41,9 @@ def request_id():
 
 
 def echo_request_id(response):
-    """Let the client quote the id when it reports a problem."""
+    """Let the client quote the id when it reports a problem; say how long the server took."""
     response.headers["X-Request-ID"] = request_id()
+    if "started" in g:
+        elapsed = (time.perf_counter() - g.started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed:.2f}"
     return response

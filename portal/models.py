@@ -57,7 +57,8 @@ class Session(BaseModel):
     """A signed-in session; its id is the `jti` of every token issued for it."""
 
     id = CharField(primary_key=True, max_length=32)
-    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    # No index of its own: (user, ended_at) below serves every lookup by user.
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE", index=False)
     created_at = DateTimeField()
     last_seen_at = DateTimeField()
     expires_at = DateTimeField()
@@ -80,7 +81,8 @@ class LoginAttempt(BaseModel):
     username = CharField(max_length=TYPED_USERNAME_MAX)
     # The account name the typed username refers to (lower case, no edges): what `user=` finds.
     username_key = CharField(max_length=TYPED_USERNAME_MAX)
-    user = ForeignKeyField(User, null=True, backref="attempts", on_delete="SET NULL")
+    user = ForeignKeyField(User, null=True, backref="attempts", on_delete="SET NULL",
+                           index=False)  # (user, at, id) below serves it
     outcome = CharField(max_length=8)
     reason = CharField(max_length=16)
     ip = CharField(max_length=IP_MAX)
@@ -141,7 +143,8 @@ class AuditEvent(BaseModel):
     actor = CharField(max_length=USERNAME_MAX)
     actor_ip = CharField(max_length=IP_MAX, null=True)
     action = CharField(max_length=16)
-    target = ForeignKeyField(User, backref="audit_events", on_delete="CASCADE")
+    target = ForeignKeyField(User, backref="audit_events", on_delete="CASCADE",
+                             index=False)  # (target, at) below serves it
     reason = CharField(max_length=LOCK_REASON_MAX, default="")
     until = DateTimeField(null=True)
     failures = IntegerField(null=True)
