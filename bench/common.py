@@ -36,6 +36,7 @@ def portal_env(database_url, **settings):
 def fresh_database(base_url, workdir):
     """Yield a new empty database URL: a SQLite file, or a PostgreSQL database dropped after."""
     if not base_url:
+        workdir.mkdir(parents=True, exist_ok=True)
         yield f"sqlite:///{workdir / 'bench.db'}"
         return
     name = f"portal_bench_{uuid.uuid4().hex[:8]}"
@@ -51,7 +52,7 @@ def fresh_database(base_url, workdir):
 
 def cli(env, *args, stdin=None):
     """Run a flask CLI command; stop the benchmark with its output if it fails."""
-    result = flask_cli(env, *args, stdin=stdin)
+    result = flask_cli(env, *args, stdin=stdin, timeout=3600)
     if result.returncode:
         sys.exit(f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout

@@ -6,6 +6,8 @@ import logging
 from portal import clock
 from portal import ipaddr
 from portal import users
+from portal.db import Prepared
+from portal.db import arg
 from portal.models import IP_MAX
 from portal.models import TYPED_USERNAME_MAX
 from portal.models import USER_AGENT_MAX
@@ -40,18 +42,28 @@ def record(username, user, reason, client, request_id, session_id=None):
     return attempt
 
 
+RECENT_COLUMNS = [LoginAttempt.at, LoginAttempt.outcome, LoginAttempt.reason, LoginAttempt.ip,
+                  LoginAttempt.user_agent, LoginAttempt.session]
+RECENT = Prepared(lambda: (
+    LoginAttempt.select(*RECENT_COLUMNS).where(LoginAttempt.user == arg(0))
+    .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc()).limit(arg(1))))
+
+
 def for_user(user_id, limit=20):
     """Return the latest attempts against one account, newest first."""
-    return list(LoginAttempt.select(LoginAttempt.at, LoginAttempt.outcome, LoginAttempt.reason,
-                                    LoginAttempt.ip, LoginAttempt.user_agent,
-                                    LoginAttempt.session)
-                .where(LoginAttempt.user == user_id)
-                .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
-                .limit(limit).dicts())
+    names = [c.name for c in RECENT_COLUMNS]
+    return [dict(zip(names, row, strict=True)) for row in RECENT.rows(user_id, limit)]
 
 
-def failures_since_previous_success(user_id, signed_in_at):
-    """Count failures against an account since the success before the one at `signed_in_at`."""
+def failures_since_previous_success(user_id, signed_in_at, recent):
+    """Count failures against an account since the success before the one at `signed_in_at`.
+
+    `recent` is the account's latest attempts, newest first (for_user): usually the
+    previous success is among them and no query is needed.
+    """
+    for index, attempt in enumerate(recent):
+        if attempt["outcome"] == SUCCESS and attempt["at"] < signed_in_at:
+            return sum(1 for newer in recent[:index] if newer["outcome"] == FAILURE)
     previous = (LoginAttempt.select(LoginAttempt.at)
                 .where(LoginAttempt.user == user_id, LoginAttempt.outcome == SUCCESS,
                        LoginAttempt.at < signed_in_at)

@@ -10,6 +10,7 @@ import os
 from peewee import DatabaseProxy
 from peewee import InterfaceError
 from peewee import OperationalError
+from peewee import Value
 from playhouse.db_url import parse
 from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.pool import PooledSqliteDatabase
@@ -65,6 +66,53 @@ def sqlite_path(name, app):
     path = os.path.join(os.path.dirname(app.instance_path), name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     return path
+
+
+class Slot:
+    """Stands for the n-th argument of a Prepared query."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+
+def arg(index):
+    """Return the placeholder of argument `index` in a Prepared query's builder."""
+    return Value(Slot(index), converter=False)
+
+
+class Prepared:
+    """A fixed-shape query turned into SQL by Peewee once, then run with new arguments.
+
+    Peewee takes about 0.3 ms to turn a query into SQL, more than SQLite takes to
+    run it; a page's hot queries have one shape each, so that work is done once
+    per database. Arguments go to the driver as given (no field conversion), so
+    pass plain str, int and datetime values.
+    """
+
+    def __init__(self, build):
+        self.build = build
+        self.compiled = {}
+
+    def rows(self, *args):
+        """Return the rows as tuples, each column converted as its field would."""
+        sql, params, converters = self._compiled()
+        values = [args[p.index] if isinstance(p, Slot) else p for p in params]
+        cursor = database.execute_sql(sql, values)
+        return [tuple(convert(value) if convert else value
+                      for convert, value in zip(converters, row, strict=True))
+                for row in cursor.fetchall()]
+
+    def _compiled(self):
+        key = id(database.obj)
+        if key not in self.compiled:
+            query = self.build()
+            sql, params = query.sql()
+            converters = [getattr(column, "python_value", None) for column in
+                          (c.unwrap() if hasattr(c, "unwrap") else c for c in query._returning)]
+            self.compiled[key] = (sql, params, converters)
+        return self.compiled[key]
 
 
 def ping():

@@ -9,6 +9,7 @@ batch, so a million of them take seconds, not minutes.
 import random
 from datetime import timedelta
 
+from peewee import fn
 from psycopg2.extras import execute_values
 
 from portal import clock
@@ -163,6 +164,8 @@ def insert_rows(rows):
     with database.atomic():
         cursor = database.cursor()
         if is_postgresql():
+            # A 50,000-row statement may run longer than the pages' statement timeout.
+            cursor.execute("SET LOCAL statement_timeout = 0")
             execute_values(cursor, f"INSERT INTO {table} ({names}) VALUES %s", rows,
                            page_size=BATCH)
         else:
@@ -174,8 +177,14 @@ def insert_rows(rows):
 
 def record_last_times():
     """Set each user's last success and failure from their attempts (for the users list)."""
-    for column, outcome in ((User.last_success_at, "success"), (User.last_failure_at, "failure")):
-        latest = (LoginAttempt.select(LoginAttempt.at)
-                  .where(LoginAttempt.user == User.id, LoginAttempt.outcome == outcome)
-                  .order_by(LoginAttempt.at.desc()).limit(1))
-        User.update({column: latest}).execute()
+    latest = (LoginAttempt.select(LoginAttempt.user, LoginAttempt.outcome,
+                                  fn.MAX(LoginAttempt.at))
+              .where(LoginAttempt.user.is_null(False))
+              .group_by(LoginAttempt.user, LoginAttempt.outcome))
+    with database.atomic():
+        if is_postgresql():
+            database.execute_sql("SET LOCAL statement_timeout = 0")
+            database.execute_sql(f"ANALYZE {LoginAttempt._meta.table_name}")
+        for user_id, outcome, at in latest.tuples():
+            column = "last_success_at" if outcome == "success" else "last_failure_at"
+            User.update({column: at}).where(User.id == user_id).execute()

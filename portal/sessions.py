@@ -12,6 +12,8 @@ from flask import current_app
 
 from portal import clock
 from portal import lockout
+from portal.db import Prepared
+from portal.db import arg
 from portal.models import IP_MAX
 from portal.models import USER_AGENT_MAX
 from portal.models import Session
@@ -31,14 +33,23 @@ def start(user, ip, user_agent):
                           user_agent=bounded(user_agent, USER_AGENT_MAX))
 
 
+SESSION_COLUMNS = [Session.id, Session.created_at, Session.last_seen_at, Session.expires_at]
+USER_COLUMNS = [User.id, User.username, User.password_hash, User.is_admin, User.lock_reason,
+                User.locked_at, User.locked_until, User.locked_by]
+# Runs on every signed-in request: compiled once (see portal.db.Prepared).
+LIVE_SESSION = Prepared(lambda: (
+    Session.select(*SESSION_COLUMNS, *USER_COLUMNS).join(User)
+    .where(Session.id == arg(0), Session.user == arg(1), Session.ended_at.is_null())))
+
+
 def find_active(session_id, user_id):
     """Return the live session (with its user) behind a token's claims, or None."""
-    session = (Session.select(Session, User).join(User)
-               .where(Session.id == session_id, Session.user == user_id,
-                      Session.ended_at.is_null())
-               .first())
-    if session is None:
+    if user_id is None:
         return None
+    rows = LIVE_SESSION.rows(session_id, user_id)
+    if not rows:
+        return None
+    session = as_session(rows[0])
     now = clock.now()
     # A lock ends sessions when it is set; checking here too closes the race with a
     # sign-in that was already past its checks when the lock came.
@@ -47,6 +58,15 @@ def find_active(session_id, user_id):
     if reason:
         end(session.id, reason)
         return None
+    return session
+
+
+def as_session(row):
+    """Build the Session (and its User) of a LIVE_SESSION row."""
+    split = len(SESSION_COLUMNS)
+    user = User(**{c.name: v for c, v in zip(USER_COLUMNS, row[split:], strict=True)})
+    session = Session(**{c.name: v for c, v in zip(SESSION_COLUMNS, row[:split], strict=True)})
+    session.user = user
     return session
 
 
@@ -103,12 +123,18 @@ def report(user_id, session_id):
     return bool(flagged)
 
 
-def list_ended(user_id, limit=10):
-    """Return the user's latest ended sessions (when and why they ended), newest first."""
-    return list(Session.select(Session.id, Session.created_at, Session.ended_at,
-                               Session.end_reason, Session.ip, Session.user_agent)
-                .where(Session.user == user_id, Session.ended_at.is_null(False))
-                .order_by(Session.ended_at.desc()).limit(limit).dicts())
+ENDED_COLUMNS = [Session.id, Session.created_at, Session.ended_at, Session.end_reason,
+                 Session.ip, Session.user_agent]
+ENDED = Prepared(lambda: (
+    Session.select(*ENDED_COLUMNS)
+    .where(Session.user == arg(0), Session.ended_at.is_null(False))
+    .order_by(Session.ended_at.desc()).limit(10)))
+
+
+def list_ended(user_id):
+    """Return the user's ten latest ended sessions (when and why they ended), newest first."""
+    names = [c.name for c in ENDED_COLUMNS]
+    return [dict(zip(names, row, strict=True)) for row in ENDED.rows(user_id)]
 
 
 def list_reported(user_id, limit=20):
@@ -119,13 +145,18 @@ def list_reported(user_id, limit=20):
                 .order_by(Session.reported_at.desc()).limit(limit).dicts())
 
 
+ACTIVE_COLUMNS = [Session.id, Session.created_at, Session.last_seen_at, Session.expires_at,
+                  Session.ip, Session.user_agent]
+ACTIVE = Prepared(lambda: (
+    Session.select(*ACTIVE_COLUMNS)
+    .where(Session.user == arg(0), Session.ended_at.is_null(), Session.expires_at > arg(1),
+           Session.last_seen_at > arg(2))
+    .order_by(Session.last_seen_at.desc())))
+
+
 def list_active(user_id):
     """Return the user's live sessions as dicts, most recently active first."""
     now = clock.now()
     idle_since = now - timedelta(seconds=current_app.config["SESSION_IDLE"])
-    return list(Session.select(Session.id, Session.created_at, Session.last_seen_at,
-                               Session.expires_at, Session.ip, Session.user_agent)
-                .where(Session.user == user_id, Session.ended_at.is_null(),
-                       Session.expires_at > now, Session.last_seen_at > idle_since)
-                .order_by(Session.last_seen_at.desc())
-                .dicts())
+    names = [c.name for c in ACTIVE_COLUMNS]
+    return [dict(zip(names, row, strict=True)) for row in ACTIVE.rows(user_id, now, idle_since)]

@@ -27,18 +27,19 @@ def portal_env(database_url, **settings):
     return env
 
 
-def flask_cli(env, *args, stdin=None):
+def flask_cli(env, *args, stdin=None, timeout=60):
     """Run `flask --app portal ARGS` and return the completed process."""
     return subprocess.run([sys.executable, "-m", "flask", "--app", "portal", *args],
                           env=env, cwd=ROOT, input=stdin, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=timeout)
 
 
 class Gunicorn:
     """`gunicorn "portal:create_app()"` on a free loopback port, for the length of a with."""
 
-    def __init__(self, env, workers=2, threads=1, extra=()):
+    def __init__(self, env, workers=2, threads=1, extra=(), app="portal:create_app()", cwd=ROOT):
         self.env, self.workers, self.threads, self.extra = env, workers, threads, list(extra)
+        self.app, self.cwd = app, cwd
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
@@ -49,23 +50,23 @@ class Gunicorn:
         os.set_inheritable(fd, True)
         command = [*GUNICORN, "--bind", f"fd://{fd}", "--workers", str(self.workers),
                    "--threads", str(self.threads), "--graceful-timeout", "2", *self.extra,
-                   "portal:create_app()"]
+                   self.app]
         # A file, not a pipe: a full pipe would block gunicorn's logging.
         self.log = tempfile.TemporaryFile("w+")
-        self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, pass_fds=(fd,),
+        self.process = subprocess.Popen(command, env=self.env, cwd=self.cwd, pass_fds=(fd,),
                                         stdout=self.log, stderr=subprocess.STDOUT, text=True)
         self.wait_until_ready()
         return self
 
-    def wait_until_ready(self, seconds=20):
-        """Poll /healthz until it answers; raise with gunicorn's output if it never does."""
+    def wait_until_ready(self, seconds=20, path="/healthz"):
+        """Poll a path until it answers; raise with gunicorn's output if it never does."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.stop()
                 raise RuntimeError(f"gunicorn exited:\n{self.output}")
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1):
+                with urllib.request.urlopen(self.url + path, timeout=1):
                     return
             except OSError:
                 time.sleep(0.1)
@@ -83,6 +84,11 @@ class Gunicorn:
         self.output = self.read_log()
         self.log.close()
         self.sock.close()
+
+    def worker_pids(self):
+        """Return the pids of gunicorn's worker processes (children of the master)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
 
     def read_log(self):
         """Return everything gunicorn has written so far."""

@@ -33,10 +33,11 @@ def sessions_page():
 def sessions_context():
     """Return what the sessions page and its partial show."""
     user_id = g.user.id
+    recent = attempts.for_user(user_id)
     return {"sessions": sessions.list_active(user_id), "current_id": g.session.id,
-            "ended": sessions.list_ended(user_id), "attempts": attempts.for_user(user_id),
+            "ended": sessions.list_ended(user_id), "attempts": recent,
             "failures_since": attempts.failures_since_previous_success(
-                user_id, g.session.created_at)}
+                user_id, g.session.created_at, recent)}
 
 
 @bp.post("/sessions/<session_id>/revoke")

@@ -1,0 +1,228 @@
+"""Side-by-side benchmarks of the portal: `python bench/run.py [--database-url URL]`.
+
+Starts the portal under gunicorn as the README's production section does and
+prints one table. Every figure that has a target is a ratio measured in the same
+run against its own baseline, since the machine is shared and noisy:
+
+1. signed-in page: requests/s of /account/sessions against a bare Flask
+   hello-world under the same gunicorn settings (wrk on loopback);
+2. login: successful sign-ins/s against the ceiling `cores / argon2 verify time`;
+3. nothing lost: 4 workers, 200 concurrent clients, right and wrong passwords
+   for 5 s: attempts answered = rows recorded, the lock exactly at the threshold;
+   then the same while one worker is killed with SIGKILL mid-run;
+4. memory: worker RSS before and after 100,000 requests.
+
+The history page at 1M rows has its own script, bench/history.py.
+"""
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from argon2 import PasswordHasher
+from argon2 import Type
+from common import ROOT
+from common import Gunicorn
+from common import cli
+from common import fresh_database
+from common import machine
+from common import portal_env
+from common import signed_in
+from common import wrk_p99
+
+WORKERS, SECONDS = 2, 5
+USERS = {"alice": "alice password", "victim": "victim password"}
+ROWS = []
+
+
+def main():
+    """Run every section and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="PostgreSQL base URL (default: SQLite)")
+    parser.add_argument("--memory-requests", type=int, default=100_000)
+    args = parser.parse_args()
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    with tempfile.TemporaryDirectory() as workdir:
+        with fresh_database(args.database_url, Path(workdir)) as url:
+            env = prepared(url)
+            page_cost(env)
+            login_cost(env)
+        for kill in (False, True):
+            with fresh_database(args.database_url, Path(workdir) / f"lost{kill}") as url:
+                nothing_lost(prepared(url, IP_MAX_FAILURES=1_000_000), kill)
+        with fresh_database(args.database_url, Path(workdir) / "memory") as url:
+            memory(prepared(url), args.memory_requests)
+    print(f"\n# portal benchmarks on {backend}; {machine()}")
+    print(f"{'measure':44s} {'portal':>12s} {'baseline':>12s} {'ratio':>7s} {'target':>8s}")
+    for row in ROWS:
+        print(f"{row[0]:44s} {row[1]:>12s} {row[2]:>12s} {row[3]:>7s} {row[4]:>8s}")
+
+
+def prepared(url, **settings):
+    """Return the environment of a database with the schema and the benchmark's users."""
+    env = portal_env(url, **settings)
+    cli(env, "init-db")
+    for name, password in USERS.items():
+        cli(env, "users", "create", name, "--password-stdin", stdin=password + "\n")
+    return env
+
+
+def add(measure, portal, baseline="", ratio="", target=""):
+    """Add a row to the table (and say it at once, for the impatient)."""
+    ROWS.append((measure, portal, baseline, ratio, target))
+    print(f"  {measure}: {portal} {baseline} {ratio}", flush=True)
+
+
+def page_cost(env):
+    """Section 1: the signed-in sessions page against hello-world, same gunicorn settings."""
+    with Gunicorn(env, workers=WORKERS, app="hello:app", cwd=ROOT / "bench") as hello:
+        _, hello_rps = wrk_p99(f"{hello.url}/", {}, {}, connections=16, seconds=SECONDS)
+    with Gunicorn(env, workers=WORKERS) as server:
+        http = signed_in(server.url, "alice", USERS["alice"])
+        _, page_rps = wrk_p99(f"{server.url}/account/sessions", http.cookies.get_dict(), {},
+                              connections=16, seconds=SECONDS)
+    ratio = page_rps / hello_rps
+    add(f"signed-in page, req/s (gunicorn -w {WORKERS})", f"{page_rps:,.0f}",
+        f"{hello_rps:,.0f}", f"{ratio:.2f}x", ">=0.25x")
+
+
+def login_cost(env):
+    """Section 2: successful sign-ins per second against cores / argon2 verify time."""
+    verify = argon2_verify_seconds()
+    ceiling = os.cpu_count() / verify
+    with Gunicorn(env, workers=WORKERS * 2) as server:
+        http = requests.Session()
+        page = http.get(f"{server.url}/login", timeout=10).text
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+        body = f"csrf_token={token}&username=alice&password=alice+password"
+        script = Path(tempfile.mkstemp(suffix=".lua")[1])
+        script.write_text('wrk.method = "POST"\nwrk.body = "' + body + '"\n'
+                          'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.get_dict().items())
+        output = subprocess.run(["wrk", "-t2", "-c8", f"-d{SECONDS}s", "-s", str(script), "-H",
+                                 f"Cookie: {cookie}", f"{server.url}/login"],
+                                capture_output=True, text=True, timeout=120).stdout
+        script.unlink()
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+    if "Non-2xx" in output and "3xx" not in output:
+        raise SystemExit(f"sign-ins failed:\n{output}")
+    add("successful sign-ins/s (argon2id m=19MiB t=2)", f"{rate:,.1f}", f"{ceiling:,.1f}",
+        f"{rate / ceiling:.2f}x", ">=0.85x")
+    add("  argon2id verify, one core", f"{verify * 1000:.1f} ms")
+
+
+def argon2_verify_seconds(rounds=40):
+    """Return the time of one argon2id verification with the portal's default parameters."""
+    hasher = PasswordHasher(memory_cost=19456, time_cost=2, parallelism=1, type=Type.ID)
+    stored = hasher.hash("alice password")
+    started = time.perf_counter()
+    for _ in range(rounds):
+        hasher.verify(stored, "alice password")
+    return (time.perf_counter() - started) / rounds
+
+
+def nothing_lost(env, kill):
+    """Section 3: every answered attempt is a row; the victim locks at exactly 5."""
+    with Gunicorn(env, workers=4) as server:
+        answered, errors = storm(server, kill)
+    ids = recorded_request_ids(env)
+    missing = [rid for rid in answered if rid not in ids]
+    reasons = victim_reasons(env)
+    checked = reasons.count("bad_password")
+    label = "nothing lost, one worker SIGKILLed" if kill else "nothing lost, 200 clients for 5 s"
+    add(label, f"{len(answered):,} answered", f"{len(ids):,} rows",
+        "ok" if not missing and checked == 5 else "FAIL",
+        f"0 missing ({len(missing)}), lock at 5 ({checked}), {errors} unanswered")
+
+
+def storm(server, kill):
+    """Send right and wrong passwords from 200 clients for SECONDS; return answered ids."""
+    http = requests.Session()
+    http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=200))
+    page = http.get(f"{server.url}/login", timeout=10).text
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+    deadline = time.monotonic() + SECONDS
+    answered, errors, lock = [], [0], threading.Lock()
+
+    def client(n):
+        name, password = ("victim", "wrong") if n % 2 else ("alice", USERS["alice"])
+        while time.monotonic() < deadline:
+            try:
+                response = http.post(f"{server.url}/login", allow_redirects=False, timeout=30,
+                                     data={"csrf_token": token, "username": name,
+                                           "password": password})
+            except requests.RequestException:
+                with lock:
+                    errors[0] += 1
+                continue
+            with lock:
+                answered.append(response.headers["X-Request-ID"])
+    if kill:
+        threading.Timer(SECONDS / 2, lambda: os.kill(server.worker_pids()[0],
+                                                     signal.SIGKILL)).start()
+    with ThreadPoolExecutor(200) as pool:
+        list(pool.map(client, range(200)))
+    return answered, errors[0]
+
+
+def query(env, code):
+    """Run Python against the benchmark database in a fresh process; return its output."""
+    result = subprocess.run([sys.executable, "-c", "from portal import create_app\n"
+                             "app = create_app()\nwith app.app_context():\n" + code],
+                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if result.returncode:
+        raise SystemExit(result.stderr)
+    return result.stdout
+
+
+def recorded_request_ids(env):
+    """Return the request ids of every recorded attempt."""
+    code = ("    from portal.models import LoginAttempt\n"
+            "    print('\\n'.join(r for (r,) in LoginAttempt.select("
+            "LoginAttempt.request_id).tuples()))\n")
+    return set(query(env, code).split())
+
+
+def victim_reasons(env):
+    """Return the reasons of the victim's attempts, oldest first."""
+    code = ("    from portal.models import LoginAttempt as A\n"
+            "    print(' '.join(r for (r,) in A.select(A.reason).where(A.username == 'victim')"
+            ".order_by(A.id).tuples()))\n")
+    return query(env, code).split()
+
+
+def memory(env, count):
+    """Section 4: worker RSS before and after `count` requests to the signed-in page."""
+    with Gunicorn(env, workers=WORKERS) as server:
+        http = signed_in(server.url, "alice", USERS["alice"])
+        url = f"{server.url}/account/sessions"
+        for _ in range(200):
+            http.get(url, timeout=10)
+        before = sum(rss(pid) for pid in server.worker_pids())
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.get_dict().items())
+        subprocess.run(["wrk", "-t2", "-c8", "-d600s", "-H", f"Cookie: {cookie}", url,
+                        "-s", str(ROOT / "bench" / "stop_after.lua")],
+                       env={**os.environ, "STOP_AFTER": str(count)}, capture_output=True,
+                       timeout=900)
+        after = sum(rss(pid) for pid in server.worker_pids())
+    add(f"worker RSS before/after {count:,} requests", f"{after / 1024:,.1f} MiB",
+        f"{before / 1024:,.1f} MiB", f"{after / before:.2f}x", "<1.10x")
+
+
+def rss(pid):
+    """Return a process's resident memory in KiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status)[1])
+
+
+if __name__ == "__main__":
+    main()
