@@ -16,6 +16,7 @@ The history page at 1M rows has its own script, bench/history.py.
 """
 
 import argparse
+import http.cookiejar as http_cookiejar
 import os
 import re
 import signal
@@ -146,10 +147,14 @@ def nothing_lost(env, kill):
 
 def storm(server, kill):
     """Send right and wrong passwords from 200 clients for SECONDS; return answered ids."""
+    first = requests.get(f"{server.url}/login", timeout=10)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', first.text)[1]
+    # Every client sends the same CSRF cookie and ignores the ones answers set: a success
+    # renews the CSRF secret, which would otherwise turn the next attempts into 400s.
+    cookie = "; ".join(f"{k}={v}" for k, v in first.cookies.get_dict().items())
     http = requests.Session()
+    http.cookies.set_policy(http_cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=200))
-    page = http.get(f"{server.url}/login", timeout=10).text
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
     deadline = time.monotonic() + SECONDS
     answered, errors, lock = [], [0], threading.Lock()
 
@@ -158,8 +163,11 @@ def storm(server, kill):
         while time.monotonic() < deadline:
             try:
                 response = http.post(f"{server.url}/login", allow_redirects=False, timeout=30,
+                                     headers={"Cookie": cookie},
                                      data={"csrf_token": token, "username": name,
                                            "password": password})
+                if response.status_code not in (200, 302, 429):
+                    raise SystemExit(f"unexpected answer {response.status_code}")
             except requests.RequestException:
                 with lock:
                     errors[0] += 1

@@ -20,6 +20,7 @@ LOCKED, THROTTLED = "locked", "throttled"
 OUTCOMES = (SUCCESS, FAILURE)
 REASONS = (OK, BAD_PASSWORD, UNKNOWN_USER, LOCKED, THROTTLED)
 
+RECENT_LIMIT = 20
 NOTICE_CAP = 1000  # "1000 failed attempts" says enough; counting further costs time
 
 log = logging.getLogger("portal.attempts")
@@ -49,7 +50,7 @@ RECENT = Prepared(lambda: (
     .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc()).limit(arg(1))))
 
 
-def for_user(user_id, limit=20):
+def for_user(user_id, limit=RECENT_LIMIT):
     """Return the latest attempts against one account, newest first."""
     names = [c.name for c in RECENT_COLUMNS]
     return [dict(zip(names, row, strict=True)) for row in RECENT.rows(user_id, limit)]
@@ -64,6 +65,8 @@ def failures_since_previous_success(user_id, signed_in_at, recent):
     for index, attempt in enumerate(recent):
         if attempt["outcome"] == SUCCESS and attempt["at"] < signed_in_at:
             return sum(1 for newer in recent[:index] if newer["outcome"] == FAILURE)
+    if len(recent) < RECENT_LIMIT:  # that was every attempt there is: no earlier success
+        return sum(1 for attempt in recent if attempt["outcome"] == FAILURE)
     previous = (LoginAttempt.select(LoginAttempt.at)
                 .where(LoginAttempt.user == user_id, LoginAttempt.outcome == SUCCESS,
                        LoginAttempt.at < signed_in_at)
