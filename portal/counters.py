@@ -10,6 +10,8 @@ the same order (IP window, budgets, user row, sessions), so none can deadlock.
 import dataclasses
 
 from portal import lockout
+from portal.db import Prepared
+from portal.db import arg
 from portal.db import for_update
 from portal.models import UNKNOWN_DEVICE
 from portal.models import FailureBudget
@@ -28,26 +30,43 @@ def _budget_rows(account, device):
                                         FailureBudget.device == device)
 
 
+# Every sign-in runs these; they are compiled once (portal.db.Prepared).
+BUDGET_COLUMNS = [getattr(FailureBudget, name) for name in BUDGET_FIELDS]
+NEW_BUDGET = Prepared(lambda: FailureBudget.insert(account=arg(0), device=arg(1))
+                      .on_conflict_ignore())
+LOCKED_BUDGET = Prepared(lambda: for_update(FailureBudget.select(*BUDGET_COLUMNS).where(
+    FailureBudget.account == arg(0), FailureBudget.device == arg(1))))
+SAVE_BUDGET = Prepared(lambda: FailureBudget.update(
+    {column: arg(n + 2) for n, column in enumerate(BUDGET_COLUMNS)})
+    .where(FailureBudget.account == arg(0), FailureBudget.device == arg(1)))
+KNOWN_DEVICE = Prepared(lambda: FailureBudget.select(FailureBudget.device).where(
+    FailureBudget.account == arg(0), FailureBudget.device == arg(1)).limit(1))
+NEW_WINDOW = Prepared(lambda: IpThrottle.insert(ip=arg(0)).on_conflict_ignore())
+LOCKED_WINDOW = Prepared(lambda: for_update(IpThrottle.select(
+    IpThrottle.started_at, IpThrottle.failures).where(IpThrottle.ip == arg(0))))
+SAVE_WINDOW = Prepared(lambda: IpThrottle.update(started_at=arg(1), failures=arg(2)).where(
+    IpThrottle.ip == arg(0)))
+
+
 def load_budget(account, device):
     """Return the budget of (account, device), locking its row (created when missing)."""
-    FailureBudget.insert(account=account, device=device).on_conflict_ignore().execute()
-    return to_budget(for_update(_budget_rows(account, device)).get())
+    NEW_BUDGET.execute(account, device)
+    return lockout.Budget(*LOCKED_BUDGET.rows(account, device)[0])
 
 
 def save_budget(account, device, budget):
     """Store a budget decided by the policy."""
-    (FailureBudget.update(**dataclasses.asdict(budget))
-     .where(FailureBudget.account == account, FailureBudget.device == device).execute())
+    SAVE_BUDGET.execute(account, device, *dataclasses.astuple(budget))
 
 
 def is_known_device(account, device_id):
     """Return True when this device has signed in to this account before."""
-    return bool(device_id) and _budget_rows(account, device_id).exists()
+    return bool(device_id) and bool(KNOWN_DEVICE.rows(account, device_id))
 
 
 def remember_device(account, device_id):
     """Give a device that just signed in its own budget for this account."""
-    FailureBudget.insert(account=account, device=device_id).on_conflict_ignore().execute()
+    NEW_BUDGET.execute(account, device_id)
 
 
 def reset_account(account):
@@ -71,12 +90,10 @@ def device_budgets(account):
 
 def load_ip(key):
     """Return the IP's window, locking its row (created when missing)."""
-    IpThrottle.insert(ip=key).on_conflict_ignore().execute()
-    row = for_update(IpThrottle.select().where(IpThrottle.ip == key)).get()
-    return lockout.IpWindow(started_at=row.started_at, failures=row.failures)
+    NEW_WINDOW.execute(key)
+    return lockout.IpWindow(*LOCKED_WINDOW.rows(key)[0])
 
 
 def save_ip(key, window):
     """Store an IP window decided by the policy."""
-    IpThrottle.update(started_at=window.started_at, failures=window.failures).where(
-        IpThrottle.ip == key).execute()
+    SAVE_WINDOW.execute(key, window.started_at, window.failures)

@@ -97,20 +97,26 @@ class Prepared:
 
     def rows(self, *args):
         """Return the rows as tuples, each column converted as its field would."""
-        sql, params, converters = self._compiled()
-        values = [args[p.index] if isinstance(p, Slot) else p for p in params]
-        cursor = database.execute_sql(sql, values)
+        cursor = self.execute(*args)
+        converters = self._compiled()[2]
         return [tuple(convert(value) if convert else value
                       for convert, value in zip(converters, row, strict=True))
                 for row in cursor.fetchall()]
+
+    def execute(self, *args):
+        """Run the statement (an INSERT or UPDATE, say) and return the cursor."""
+        sql, params, _ = self._compiled()
+        return database.execute_sql(sql, [args[p.index] if isinstance(p, Slot) else p
+                                          for p in params])
 
     def _compiled(self):
         key = id(database.obj)
         if key not in self.compiled:
             query = self.build()
             sql, params = query.sql()
+            returning = getattr(query, "_returning", None) or []
             converters = [getattr(column, "python_value", None) for column in
-                          (c.unwrap() if hasattr(c, "unwrap") else c for c in query._returning)]
+                          (c.unwrap() if hasattr(c, "unwrap") else c for c in returning)]
             self.compiled[key] = (sql, params, converters)
         return self.compiled[key]
 

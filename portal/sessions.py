@@ -24,13 +24,20 @@ from portal.models import bounded
 TOUCH_EVERY = timedelta(seconds=60)
 
 
+NEW_SESSION = Prepared(lambda: Session.insert(
+    id=arg(0), user=arg(1), created_at=arg(2), last_seen_at=arg(2), expires_at=arg(3), ip=arg(4),
+    user_agent=arg(5)))
+
+
 def start(user, ip, user_agent):
     """Create and return a new session for the user."""
     now = clock.now()
-    max_age = timedelta(seconds=current_app.config["SESSION_MAX_AGE"])
-    return Session.create(id=uuid.uuid4().hex, user=user, created_at=now, last_seen_at=now,
-                          expires_at=now + max_age, ip=bounded(ip, IP_MAX),
-                          user_agent=bounded(user_agent, USER_AGENT_MAX))
+    session = Session(id=uuid.uuid4().hex, user=user, created_at=now, last_seen_at=now,
+                      expires_at=now + timedelta(seconds=current_app.config["SESSION_MAX_AGE"]),
+                      ip=bounded(ip, IP_MAX), user_agent=bounded(user_agent, USER_AGENT_MAX))
+    NEW_SESSION.execute(session.id, user.id, now, session.expires_at, session.ip,
+                        session.user_agent)
+    return session
 
 
 SESSION_COLUMNS = [Session.id, Session.created_at, Session.last_seen_at, Session.expires_at]

@@ -29,6 +29,8 @@ from portal import lockout
 from portal import passwords
 from portal import sessions
 from portal import users
+from portal.db import Prepared
+from portal.db import arg
 from portal.db import database
 from portal.models import TYPED_USERNAME_MAX
 from portal.models import UNKNOWN_DEVICE
@@ -82,7 +84,7 @@ def check_credentials(typed_username, password, client, request_id, device_id=No
     """Sign in under the lockout policy: record the attempt, start a session on success."""
     account = account_key(typed_username)
     # Always one lookup, whatever was typed: unknown names cost what known ones cost.
-    user = User.get_or_none(User.username == account)
+    user = find_user(account)
     attempt = Attempt(typed_username, account, user, client, device_id, request_id)
     reservation, reason = check(attempt, password)
     session = settle(attempt, reason, reservation)
@@ -135,11 +137,30 @@ def reserve(attempt, now, policy):
         return Reservation(PROCEED, device, before, after, window)
 
 
+# Every sign-in runs these; they are compiled once (portal.db.Prepared).
+USER_COLUMNS = [User.id, User.username, User.password_hash, User.is_admin, User.lock_reason,
+                User.locked_at, User.locked_until, User.locked_by]
+USER_BY_NAME = Prepared(lambda: User.select(*USER_COLUMNS).where(User.username == arg(0)))
+LOCK_BY_NAME = Prepared(lambda: User.select(User.lock_reason, User.locked_at, User.locked_until,
+                                            User.locked_by).where(User.username == arg(0)))
+NOTE_SUCCESS = Prepared(lambda: User.update(last_success_at=arg(1)).where(User.id == arg(0)))
+NOTE_FAILURE = Prepared(lambda: User.update(last_failure_at=arg(1))
+                        .where(User.username == arg(0)))
+
+
+def find_user(account):
+    """Return the User named `account`, or None."""
+    rows = USER_BY_NAME.rows(account)
+    if not rows:
+        return None
+    return User(**{column.name: value for column, value in zip(USER_COLUMNS, rows[0],
+                                                               strict=True)})
+
+
 def admin_lock(account):
     """Return the administrator's lock on the account as it stands now (none for no account)."""
-    row = User.select(User.lock_reason, User.locked_at, User.locked_until, User.locked_by)\
-        .where(User.username == account).dicts().first()
-    return lockout.AdminLock.of(row) if row else lockout.AdminLock()
+    rows = LOCK_BY_NAME.rows(account)
+    return lockout.AdminLock(*rows[0]) if rows else lockout.AdminLock()
 
 
 def verify(user, password):
@@ -172,7 +193,7 @@ def succeed(attempt, reservation):
     take_back(reservation, attempt.client.ip)
     counters.save_budget(attempt.account, reservation.device, lockout.after_success())
     counters.remember_device(attempt.account, attempt.device_id or devices.ensure_id())
-    User.update(last_success_at=now).where(User.id == user.id).execute()
+    NOTE_SUCCESS.execute(user.id, now)
     return sessions.start(user, attempt.client.ip, attempt.client.user_agent)
 
 
@@ -185,7 +206,7 @@ def fail(attempt, reservation):
         # lock no longer stands, and nobody's sessions should end for it.
         current = counters.load_budget(attempt.account, reservation.device)
         locked_now = current.locked_at == after.locked_at and current.lockouts == after.lockouts
-    User.update(last_failure_at=clock.now()).where(User.username == attempt.account).execute()
+    NOTE_FAILURE.execute(attempt.account, clock.now())
     if locked_now and attempt.user is not None:
         apply_policy_lock(attempt.user, after, reservation.device)
 
