@@ -26,11 +26,11 @@ def instance_secret():
 
 def ensure_admin(app):
     """Create the schema, and an `admin` with a printed random password if no admin exists."""
-    from portal import models
+    from portal import schema
     from portal import users
 
     with app.app_context():
-        models.create_schema()
+        schema.create()
         if users.admin_exists():
             return
         password = secrets.token_urlsafe(12)

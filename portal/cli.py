@@ -12,8 +12,8 @@ from flask.cli import with_appcontext
 
 from portal import demo
 from portal import locks
-from portal import models
 from portal import retention
+from portal import schema
 from portal import users
 from portal.db import database
 from portal.models import USERNAME_MAX
@@ -29,9 +29,10 @@ def init_app(app: Flask):
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create or upgrade the schema (safe to run again)."""
-    models.create_schema()
+    schema.create()
     click.echo(f"Schema ready in {describe_database()}.")
 
 
@@ -41,9 +42,10 @@ def describe_database():
 
 
 @click.group("users", cls=AppGroup)
+@with_appcontext
 def users_group():
     """Manage user accounts."""
-    models.create_schema()
+    schema.create()
 
 
 @users_group.command("create")
@@ -117,9 +119,12 @@ def list_users_command():
               show_default=True, help="Rows per transaction.")
 def prune_command(days, batch):
     """Delete old attempts in batches, keeping daily summaries of them."""
-    models.create_schema()
+    schema.create()
     started = time.perf_counter()
     done = retention.prune(days, batch)
+    if done["partitions"]:
+        click.echo(f"Dropped {len(done['partitions'])} monthly partitions: "
+                   f"{', '.join(done['partitions'])}.")
     click.echo(f"Deleted {done['attempts']} attempts in {done['batches']} batches, "
                f"{done['sessions']} ended sessions and {done['ip_windows']} old IP windows "
                f"older than {days} days in {time.perf_counter() - started:.1f} s; "
@@ -136,7 +141,7 @@ def prune_command(days, batch):
               help="Random seed: the same seed gives the same history.")
 def seed_demo_command(user_count, attempt_count, seed_value):
     """Fill the database with realistic fake users and login history (90 days)."""
-    models.create_schema()
+    schema.create()
     started = time.perf_counter()
     users_made, attempts_made = demo.seed(user_count, attempt_count, seed_value)
     click.echo(f"Created {users_made} demo users (password {demo.DEMO_PASSWORD!r}) and "

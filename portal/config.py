@@ -53,6 +53,7 @@ SETTINGS = {
     "DB_POOL_SIZE": Setting(8, int, 1, 1000),
     "DB_STATEMENT_TIMEOUT": Setting(5000, int, 0, 3_600_000),
     "TOKEN_ISSUER": Setting("portal", str),
+    "ATTEMPT_PARTITIONS": Setting(False, bool),
     "TOKEN_AUDIENCE": Setting("portal", str),
 }
 
@@ -113,6 +114,8 @@ def validate(config):
     if config["LOCKOUT_MAX_WAIT"] < config["LOCKOUT_WAIT"]:
         raise ConfigError(
             f"{ENV_PREFIX}LOCKOUT_MAX_WAIT must not be below {ENV_PREFIX}LOCKOUT_WAIT.")
+    if config["ATTEMPT_PARTITIONS"] and not config["DATABASE_URL"].startswith("postgres"):
+        raise ConfigError(f"{ENV_PREFIX}ATTEMPT_PARTITIONS needs PostgreSQL.")
     if config["TOKEN_TTL"] > config["SESSION_MAX_AGE"]:
         raise ConfigError(f"{ENV_PREFIX}TOKEN_TTL must not exceed {ENV_PREFIX}SESSION_MAX_AGE.")
 

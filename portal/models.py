@@ -3,19 +3,15 @@
 Times are naive UTC datetimes throughout (portal.clock.now()).
 """
 
-import logging
-
 from peewee import BigAutoField
 from peewee import BooleanField
 from peewee import CharField
 from peewee import CompositeKey
-from peewee import DatabaseError
 from peewee import DateField
 from peewee import DateTimeField
 from peewee import ForeignKeyField
 from peewee import IntegerField
 from peewee import Model
-from peewee import PostgresqlDatabase
 
 from portal.db import database
 
@@ -181,36 +177,3 @@ def bounded(text, limit):
     """
     text = (text or "").replace("\x00", "\u2400")
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-# PostgreSQL: trigram indexes let the history's free-text filter (ILIKE '%text%') use an
-# index instead of reading every row. pg_trgm ships with PostgreSQL and is a trusted
-# extension (13+), so the database owner may create it.
-TRIGRAM_INDEXES = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX IF NOT EXISTS login_attempts_username_trgm "
-    "ON login_attempts USING gin (username gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS login_attempts_user_agent_trgm "
-    "ON login_attempts USING gin (user_agent gin_trgm_ops)",
-]
-
-log = logging.getLogger("portal.schema")
-
-
-def create_schema():
-    """Create every missing table and index; safe to run again (init-db)."""
-    with database.connection_context():
-        database.create_tables(TABLES, safe=True)
-        if isinstance(database.obj, PostgresqlDatabase):
-            create_trigram_indexes()
-
-
-def create_trigram_indexes():
-    """Add the free-text indexes; without the right to create pg_trgm, say so and go on."""
-    try:
-        with database.atomic():
-            for statement in TRIGRAM_INDEXES:
-                database.execute_sql(statement)
-    except DatabaseError as error:
-        log.warning("free-text search will scan rows: could not create pg_trgm indexes (%s)",
-                    error)

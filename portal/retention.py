@@ -7,9 +7,11 @@ on SQLite, and the counters' row locks on PostgreSQL) never wait long behind it.
 from collections import Counter
 from datetime import timedelta
 
+from flask import current_app
 from peewee import EXCLUDED
 
 from portal import clock
+from portal import partitions
 from portal.db import database
 from portal.models import DailySummary
 from portal.models import IpThrottle
@@ -22,6 +24,10 @@ BATCH = 5000
 def prune(older_than_days, batch_size=BATCH):
     """Delete attempts and ended sessions older than the cutoff; return what was deleted."""
     cutoff = clock.now() - timedelta(days=older_than_days)
+    dropped = []
+    if current_app.config["ATTEMPT_PARTITIONS"]:
+        dropped = partitions.drop_months_before(cutoff)
+        partitions.ensure_months(back=0)
     attempts, batches = 0, 0
     while deleted := prune_batch(cutoff, batch_size):
         attempts += deleted
@@ -30,7 +36,7 @@ def prune(older_than_days, batch_size=BATCH):
         sessions = Session.delete().where(Session.ended_at < cutoff).execute()
         windows = IpThrottle.delete().where(IpThrottle.started_at < cutoff).execute()
     return {"attempts": attempts, "batches": batches, "sessions": sessions,
-            "ip_windows": windows}
+            "ip_windows": windows, "partitions": dropped}
 
 
 def prune_batch(cutoff, batch_size):

@@ -11,6 +11,7 @@ import pytest
 from portal import create_app
 from portal import db
 from portal import models
+from portal import schema
 from portal import users
 
 PG_BASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
@@ -59,7 +60,7 @@ def app(request, database_url):
         settings.update(marker.kwargs)
     app = create_app(settings)
     with app.app_context():
-        models.create_schema()
+        schema.create()
         empty_tables()
     yield app
     db.database.close_all()

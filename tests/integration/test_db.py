@@ -23,9 +23,9 @@ def test_postgresql_connections_carry_a_statement_timeout(app):
 
 
 def test_schema_creation_is_idempotent(app):
-    from portal import models
+    from portal import schema
     with app.app_context():
-        models.create_schema()
+        schema.create()
         assert LoginAttempt.select().count() == 0
 
 
