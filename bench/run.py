@@ -6,7 +6,8 @@ run against its own baseline, since the machine is shared and noisy:
 
 1. signed-in page: requests/s of /account/sessions against a bare Flask
    hello-world under the same gunicorn settings (wrk on loopback);
-2. login: successful sign-ins/s against the ceiling `cores / argon2 verify time`;
+2. login: successful sign-ins/s against the ceiling `cores / argon2 verify time`, the
+   verify time taken with every core verifying at once;
 3. nothing lost: 4 workers, 200 concurrent clients, right and wrong passwords
    for 5 s: attempts answered = rows recorded, the lock exactly at the threshold;
    then the same while one worker is killed with SIGKILL mid-run;
@@ -17,6 +18,7 @@ The history page at 1M rows has its own script, bench/history.py.
 
 import argparse
 import http.cookiejar as http_cookiejar
+import multiprocessing
 import os
 import re
 import signal
@@ -98,7 +100,11 @@ def page_cost(env):
 
 def login_cost(env):
     """Section 2: successful sign-ins per second against cores / argon2 verify time."""
-    verify = argon2_verify_seconds()
+    alone = argon2_verify_seconds()
+    # The ceiling is every core hashing at once, as under a login storm: argon2id is
+    # memory-hard, so a verification takes longer when all cores run one than alone.
+    with multiprocessing.Pool(os.cpu_count()) as pool:
+        verify = max(pool.map(argon2_verify_seconds, [40] * os.cpu_count()))
     ceiling = os.cpu_count() / verify
     with Gunicorn(env, workers=WORKERS * 2) as server:
         http = requests.Session()
@@ -118,7 +124,8 @@ def login_cost(env):
         raise SystemExit(f"sign-ins failed:\n{output}")
     add("successful sign-ins/s (argon2id m=19MiB t=2)", f"{rate:,.1f}", f"{ceiling:,.1f}",
         f"{rate / ceiling:.2f}x", ">=0.85x")
-    add("  argon2id verify, one core", f"{verify * 1000:.1f} ms")
+    add(f"  argon2id verify, all {os.cpu_count()} cores busy (one alone)",
+        f"{verify * 1000:.1f} ms", f"({alone * 1000:.1f} ms)")
 
 
 def argon2_verify_seconds(rounds=40):
@@ -216,13 +223,15 @@ def memory(env, count):
         for _ in range(200):
             http.get(url, timeout=10)
         before = sum(rss(pid) for pid in server.worker_pids())
+        _, rate = wrk_p99(url, http.cookies.get_dict(), {}, connections=8, seconds=3)
+        seconds = int(count / rate * 1.25) + 2  # wrk runs for a time, not a count
         cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.get_dict().items())
-        subprocess.run(["wrk", "-t2", "-c8", "-d600s", "-H", f"Cookie: {cookie}", url,
-                        "-s", str(ROOT / "bench" / "stop_after.lua")],
-                       env={**os.environ, "STOP_AFTER": str(count)}, capture_output=True,
-                       timeout=900)
+        output = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "-H", f"Cookie: {cookie}",
+                                 url], capture_output=True, text=True,
+                                timeout=seconds + 60).stdout
+        served = int(re.search(r"(\d+) requests in", output)[1])
         after = sum(rss(pid) for pid in server.worker_pids())
-    add(f"worker RSS before/after {count:,} requests", f"{after / 1024:,.1f} MiB",
+    add(f"worker RSS before/after {served:,} requests", f"{after / 1024:,.1f} MiB",
         f"{before / 1024:,.1f} MiB", f"{after / before:.2f}x", "<1.10x")
 
 
