@@ -8,6 +8,7 @@ export rate. Target: p99 under 50 ms for every filter but free text.
 """
 
 import argparse
+import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +43,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="PostgreSQL base URL (default: SQLite)")
     parser.add_argument("--attempts", type=int, default=1_000_000)
-    parser.add_argument("--workers", type=int, default=4)
+    # As many sync workers as cores: the page is CPU work (SQLite runs in the worker), and
+    # more workers than cores only queue up for them (measured: p99 at 16 connections
+    # 37-50 ms with 2 workers against 49-58 ms with 4 on 2 cores).
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir, \
             fresh_database(args.database_url, Path(workdir)) as url:

@@ -6,6 +6,7 @@ database and a worker holds no connection while it waits for a client.
 """
 
 import os
+import weakref
 
 from peewee import DatabaseProxy
 from peewee import InterfaceError
@@ -93,7 +94,8 @@ class Prepared:
 
     def __init__(self, build):
         self.build = build
-        self.compiled = {}
+        # Keyed by the database object itself (not its id, which a new object may reuse).
+        self.compiled = weakref.WeakKeyDictionary()
 
     def rows(self, *args):
         """Return the rows as tuples, each column converted as its field would."""
@@ -110,7 +112,7 @@ class Prepared:
                                           for p in params])
 
     def _compiled(self):
-        key = id(database.obj)
+        key = database.obj
         if key not in self.compiled:
             query = self.build()
             sql, params = query.sql()

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import fields
 from datetime import UTC
+from datetime import date
 from datetime import datetime
 from datetime import timedelta
 
@@ -115,13 +116,22 @@ def parse_time(field, text, end_of_day=False):
     """Parse an ISO 8601 date or datetime as naive UTC; a bare `until` date includes that day."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        if end_of_day and is_date_only(text):
+            moment += timedelta(days=1)
+    except (ValueError, OverflowError):  # not a time, or past the calendar's ends
         raise BadFilter(field) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    if end_of_day and len(text) == 10:
-        moment += timedelta(days=1)
     return moment
+
+
+def is_date_only(text):
+    """Return True when an ISO 8601 text names a day without a time (2026-11-28, 20261128)."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def text_condition(text):

@@ -111,7 +111,7 @@ def drop_months_before(cutoff):
 def summarise_partition(name):
     """Add a whole partition's rows to the daily summaries, in three statements."""
     table = DailySummary._meta.table_name
-    for kind, key in (("all", "''"), ("user", "username_key"), ("ip", "ip")):
+    for kind, key in (("all", "''"), ("user", "username_key"), ("ip", "ip_key")):
         database.execute_sql(
             f'INSERT INTO "{table}" (day, kind, key, reason, count) '
             f"SELECT at::date, '{kind}', {key}, reason, COUNT(*) FROM \"{name}\" "

@@ -33,7 +33,9 @@ def prune(older_than_days, batch_size=BATCH):
         attempts += deleted
         batches += 1
     with database.atomic():
-        sessions = Session.delete().where(Session.ended_at < cutoff).execute()
+        # Sessions that ran out unseen were never marked ended: their expiry says it.
+        sessions = Session.delete().where((Session.ended_at < cutoff) | (
+            Session.ended_at.is_null() & (Session.expires_at < cutoff))).execute()
         windows = IpThrottle.delete().where(IpThrottle.started_at < cutoff).execute()
     return {"attempts": attempts, "batches": batches, "sessions": sessions,
             "ip_windows": windows, "partitions": dropped}
@@ -44,7 +46,7 @@ def prune_batch(cutoff, batch_size):
     with database.atomic():
         rows = list(LoginAttempt
                     .select(LoginAttempt.id, LoginAttempt.at, LoginAttempt.username_key,
-                            LoginAttempt.ip, LoginAttempt.reason)
+                            LoginAttempt.ip_key, LoginAttempt.reason)
                     .where(LoginAttempt.at < cutoff)
                     .order_by(LoginAttempt.at, LoginAttempt.id).limit(batch_size).tuples())
         if not rows:
@@ -55,13 +57,16 @@ def prune_batch(cutoff, batch_size):
 
 
 def add_to_summaries(rows):
-    """Add (id, at, username_key, ip, reason) rows to the daily counts: all, per user, per IP."""
+    """Add (id, at, username_key, ip_key, reason) rows to the daily counts: all, user, IP.
+
+    IPs are counted by their key (portal.ipaddr), so any spelling of an address finds them.
+    """
     counts = Counter()
-    for _, at, username_key, ip, reason in rows:
+    for _, at, username_key, ip_key, reason in rows:
         day = at.date()
         counts[(day, "all", "", reason)] += 1
         counts[(day, "user", username_key, reason)] += 1
-        counts[(day, "ip", ip, reason)] += 1
+        counts[(day, "ip", ip_key, reason)] += 1
     summary = [{"day": day, "kind": kind, "key": key, "reason": reason, "count": count}
                for (day, kind, key, reason), count in counts.items()]
     for start in range(0, len(summary), 500):

@@ -15,6 +15,7 @@ from portal import attempts
 from portal import clock
 from portal import db
 from portal import history
+from portal import ipaddr
 from portal import users
 from portal.models import DailySummary
 from portal.models import LoginAttempt
@@ -94,7 +95,8 @@ def summary_scope(filters):
     if filters.user:
         return "user", users.normalize_username(filters.user)
     if filters.ip:
-        return ("ip", filters.ip) if "/" not in filters.ip else None
+        low, high = ipaddr.key_range(filters.ip)  # conditions() has checked it parses
+        return ("ip", low) if low == high else None
     return "all", ""
 
 

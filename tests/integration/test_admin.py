@@ -179,3 +179,14 @@ def test_chart_follows_the_filter(client, sample):
     text = client.get("/admin/history/chart?user=bob").get_data(as_text=True)
     assert "<h1>Failures chart</h1>" in text and ">bob</a>" in text and ">alice</a>" not in text
     assert client.get("/admin/history/chart?ip=bad").status_code == 400
+
+
+@pytest.mark.parametrize("query", ["until=9999-12-31", "since=0001-01-01T00:00%2B01:00"])
+def test_dates_at_the_ends_of_the_calendar_are_a_400_not_a_500(client, sample, query):
+    assert client.get(f"/admin/history?{query}").status_code == 400
+    assert client.get(f"/admin/history.csv?{query}").status_code == 400
+
+
+def test_until_a_basic_iso_date_includes_that_day(client, sample):
+    assert names(client.get("/admin/history?until=20261125")) == \
+        names(client.get("/admin/history?until=2026-11-25"))

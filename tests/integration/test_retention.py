@@ -34,7 +34,7 @@ def test_prune_deletes_in_batches_and_keeps_daily_summaries(app, runner):
         assert LoginAttempt.select().count() == 4
         assert retention.totals() == {"bad_password": 7, "ok": 3, "unknown_user": 2}
         assert retention.totals("user", "alice") == {"bad_password": 7, "ok": 3}
-        assert retention.totals("ip", "10.9.9.9") == {"unknown_user": 2}
+        assert retention.totals("ip", ipaddr.key("10.9.9.9")) == {"unknown_user": 2}
 
 
 def test_prune_batches_are_bounded_and_summaries_add_up(app):
@@ -95,3 +95,19 @@ def test_admin_signs_a_users_session_out(app, auth, client):
     assert alice.get("/account/sessions").status_code == 302
     assert client.post(f"/admin/users/root/sessions/{session_id}/revoke").status_code == 404
     assert "signed a session out" in client.get("/admin/users/alice").get_data(as_text=True)
+
+
+def test_pruned_ip_counts_are_found_by_any_spelling_of_the_address(app):
+    add_old(app, 10, 2, ip="2001:db8::1")
+    with app.test_request_context():
+        retention.prune(5)
+        for spelling in ["2001:db8::1", "2001:DB8:0::1", "2001:db8::1/128"]:
+            assert sum(bar.count for bar in stats.failures_by_day(Filters(ip=spelling))) == 2
+
+
+def test_prune_removes_sessions_that_ran_out_unseen(app, auth):
+    auth.create()
+    auth.login()
+    with app.app_context():
+        Session.update(expires_at=clock.now() - timedelta(days=60)).execute()
+        assert retention.prune(30)["sessions"] == 1
