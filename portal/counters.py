@@ -25,11 +25,6 @@ def to_budget(row):
     return lockout.Budget(**{name: getattr(row, name) for name in BUDGET_FIELDS})
 
 
-def _budget_rows(account, device):
-    return FailureBudget.select().where(FailureBudget.account == account,
-                                        FailureBudget.device == device)
-
-
 # Every sign-in runs these; they are compiled once (portal.db.Prepared).
 BUDGET_COLUMNS = [getattr(FailureBudget, name) for name in BUDGET_FIELDS]
 NEW_BUDGET = Prepared(lambda: FailureBudget.insert(account=arg(0), device=arg(1))
