@@ -50,3 +50,23 @@ def test_dummy_hash_costs_the_same_as_a_real_one(app):
         ours = app.extensions[passwords.EXTENSION]
         assert not ours.hasher.check_needs_rehash(ours.dummy_hash)
         assert not passwords.needs_rehash(passwords.hash_password("anything long"))
+
+
+def test_prepared_query_converts_columns_and_is_compiled_once_per_database(app, auth):
+    from portal.db import Prepared
+    from portal.db import arg
+    from portal.models import User
+
+    auth.create("root", "correct horse", is_admin=True)
+    builds = []
+
+    def build():
+        builds.append(1)
+        return User.select(User.username, User.is_admin, User.created_at).where(
+            User.username == arg(0))
+    query = Prepared(build)
+    with app.app_context():
+        (row,) = query.rows("root")
+        assert query.rows("nobody") == []
+    assert row[0] == "root" and row[1] is True and hasattr(row[2], "year")
+    assert len(builds) == 1
