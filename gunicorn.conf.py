@@ -13,7 +13,10 @@ bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 # while some workers wait on the database.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
 threads = int(os.environ.get("PORTAL_THREADS", "1"))
-timeout = 30
+# A sync worker is restarted when one request runs longer than this. The CSV export
+# streams about 15,000-90,000 rows a second, so 120 s covers a few million rows;
+# raise it (GUNICORN_CMD_ARGS="--timeout 600") to export more in one file.
+timeout = 120
 graceful_timeout = 20
 keepalive = 5
 
