@@ -1,18 +1,20 @@
 """Failure budgets and IP windows in the database, read and written under row locks.
 
-Call these inside `database.atomic()`: on PostgreSQL the rows are locked with
-SELECT ... FOR UPDATE, on SQLite the transaction holds the write lock (BEGIN
-IMMEDIATE), so concurrent attempts from any number of processes queue up here
-and every failure is counted exactly once. Every transaction takes its locks in
-the same order (IP window, budgets, user row, sessions), so none can deadlock.
+Call these inside `database.atomic()`: on PostgreSQL a row is locked by the upsert
+that reads it (INSERT ... ON CONFLICT DO UPDATE ... RETURNING), on SQLite the
+transaction holds the write lock (BEGIN IMMEDIATE), so concurrent attempts from
+any number of processes queue up here and every failure is counted exactly once.
+Every transaction takes its locks in the same order (IP window, budgets, user row,
+sessions), so none can deadlock.
 """
 
 import dataclasses
 
+from peewee import EXCLUDED
+
 from portal import lockout
 from portal.db import Prepared
 from portal.db import arg
-from portal.db import for_update
 from portal.models import UNKNOWN_DEVICE
 from portal.models import FailureBudget
 from portal.models import IpThrottle
@@ -29,23 +31,28 @@ def to_budget(row):
 BUDGET_COLUMNS = [getattr(FailureBudget, name) for name in BUDGET_FIELDS]
 NEW_BUDGET = Prepared(lambda: FailureBudget.insert(account=arg(0), device=arg(1))
                       .on_conflict_ignore())
-LOCKED_BUDGET = Prepared(lambda: for_update(FailureBudget.select(*BUDGET_COLUMNS).where(
-    FailureBudget.account == arg(0), FailureBudget.device == arg(1))))
+# One statement creates the row when missing, locks it and returns it: an upsert whose
+# no-op update takes the row lock (PostgreSQL), inside SQLite's write transaction.
+LOCKED_BUDGET = Prepared(lambda: FailureBudget.insert(account=arg(0), device=arg(1))
+                         .on_conflict(conflict_target=[FailureBudget.account,
+                                                       FailureBudget.device],
+                                      update={FailureBudget.account: EXCLUDED.account})
+                         .returning(*BUDGET_COLUMNS))
 SAVE_BUDGET = Prepared(lambda: FailureBudget.update(
     {column: arg(n + 2) for n, column in enumerate(BUDGET_COLUMNS)})
     .where(FailureBudget.account == arg(0), FailureBudget.device == arg(1)))
 KNOWN_DEVICE = Prepared(lambda: FailureBudget.select(FailureBudget.device).where(
     FailureBudget.account == arg(0), FailureBudget.device == arg(1)).limit(1))
-NEW_WINDOW = Prepared(lambda: IpThrottle.insert(ip=arg(0)).on_conflict_ignore())
-LOCKED_WINDOW = Prepared(lambda: for_update(IpThrottle.select(
-    IpThrottle.started_at, IpThrottle.failures).where(IpThrottle.ip == arg(0))))
+LOCKED_WINDOW = Prepared(lambda: IpThrottle.insert(ip=arg(0))
+                         .on_conflict(conflict_target=[IpThrottle.ip],
+                                      update={IpThrottle.ip: EXCLUDED.ip})
+                         .returning(IpThrottle.started_at, IpThrottle.failures))
 SAVE_WINDOW = Prepared(lambda: IpThrottle.update(started_at=arg(1), failures=arg(2)).where(
     IpThrottle.ip == arg(0)))
 
 
 def load_budget(account, device):
     """Return the budget of (account, device), locking its row (created when missing)."""
-    NEW_BUDGET.execute(account, device)
     return lockout.Budget(*LOCKED_BUDGET.rows(account, device)[0])
 
 
@@ -85,7 +92,6 @@ def device_budgets(account):
 
 def load_ip(key):
     """Return the IP's window, locking its row (created when missing)."""
-    NEW_WINDOW.execute(key)
     return lockout.IpWindow(*LOCKED_WINDOW.rows(key)[0])
 
 

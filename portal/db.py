@@ -132,15 +132,6 @@ def ping():
     return True
 
 
-def for_update(query):
-    """Lock the selected rows until the transaction ends.
-
-    PostgreSQL locks the rows; SQLite needs nothing more, since BEGIN IMMEDIATE
-    already gives the transaction the database's single write lock.
-    """
-    return query.for_update() if is_postgresql() else query
-
-
 def is_postgresql():
     """Return True when the bound database is PostgreSQL."""
     return isinstance(database.obj, PooledPostgresqlDatabase)
