@@ -34,10 +34,6 @@ class LoginForm(FlaskForm):
         return self.user is not None
 
 
-class ConfirmForm(FlaskForm):
-    """A form with only the CSRF token, for buttons that change state."""
-
-
 class LockForm(FlaskForm):
     """An admin's lock: a reason (required) and how long (empty: until unlocked)."""
 

@@ -22,7 +22,6 @@ from portal import sessions
 from portal import stats
 from portal import users
 from portal.auth import admin_required
-from portal.forms import ConfirmForm
 from portal.forms import LockForm
 from portal.history import Filters
 from portal.htmx import is_htmx
@@ -95,7 +94,7 @@ def user_list():
     page = render_page_or_partial("admin/user_list.html", "partials/admin/_user_rows.html",
                                   users=locks.overview(search), search=search,
                                   limit=locks.LIST_LIMIT,
-                                  form=LockForm(formdata=None), confirm=ConfirmForm())
+                                  form=LockForm(formdata=None))
     return push_url(make_response(page), url_for("admin.user_list", q=search or None))
 
 
@@ -158,7 +157,7 @@ def after_lock_change(user):
 def render_user_row(user, form):
     """Render one row of the users list (the htmx component)."""
     return render_template("partials/admin/_user_row.html", u=locks.row_for(user.id),
-                           form=form, confirm=ConfirmForm())
+                           form=form)
 
 
 def render_user_page(user, form, status=200):
@@ -167,7 +166,7 @@ def render_user_page(user, form, status=200):
     by_policy = state.kind in ("temporary", "permanent")
     caused_by = attempts.failures_before(user.id, state.since, 20) if by_policy else []
     return render_template(
-        "admin/user_detail.html", user=user, state=state, form=form, confirm=ConfirmForm(),
+        "admin/user_detail.html", user=user, state=state, form=form,
         caused_by=caused_by, events=audit.for_user(user.id),
         attempts=attempts.for_user(user.id, 50), sessions=sessions.list_active(user.id),
         reported=sessions.list_reported(user.id),

@@ -1,6 +1,9 @@
 """A real portal under gunicorn for the browser tests, with an admin and a user."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.server import Gunicorn
 from tests.server import flask_cli
@@ -36,3 +39,14 @@ def sign_in(page, username):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(ACCOUNTS[username])
     page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def alice_elsewhere(browser, base_url):
+    """A second browser (its own cookies) signed in as alice, on her sessions page."""
+    context = browser.new_context(base_url=base_url)
+    other = context.new_page()
+    sign_in(other, "alice")
+    expect(other).to_have_url(re.compile(r"/account/sessions$"))
+    yield other
+    context.close()

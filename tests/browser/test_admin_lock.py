@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from playwright.sync_api import Browser
 from playwright.sync_api import Page
 from playwright.sync_api import expect
 
@@ -12,13 +11,8 @@ from tests.browser.conftest import sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_lock_from_users_list_signs_the_user_out_on_next_click(page: Page, browser: Browser,
-                                                               base_url):
-    user_context = browser.new_context(base_url=base_url)
-    user_page = user_context.new_page()
-    sign_in(user_page, "alice")
-    expect(user_page).to_have_url(re.compile(r"/account/sessions$"))
-
+def test_lock_from_users_list_signs_the_user_out_on_next_click(page: Page, alice_elsewhere):
+    user_page = alice_elsewhere
     sign_in(page, "admin")
     page.goto("/admin/users")
     page.evaluate("window.__same_page = true")
@@ -36,4 +30,3 @@ def test_lock_from_users_list_signs_the_user_out_on_next_click(page: Page, brows
     expect(row.locator(".state")).to_have_text("active")
     sign_in(user_page, "alice")
     expect(user_page).to_have_url(re.compile(r"/account/sessions$"))
-    user_context.close()

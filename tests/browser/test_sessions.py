@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from playwright.sync_api import Browser
 from playwright.sync_api import Page
 from playwright.sync_api import expect
 
@@ -12,13 +11,8 @@ from tests.browser.conftest import sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_sign_the_other_browser_out_from_the_sessions_page(page: Page, browser: Browser,
-                                                           base_url):
-    other_context = browser.new_context(base_url=base_url)
-    other = other_context.new_page()
-    sign_in(other, "alice")
-    expect(other).to_have_url(re.compile(r"/account/sessions$"))
-
+def test_sign_the_other_browser_out_from_the_sessions_page(page: Page, alice_elsewhere):
+    other = alice_elsewhere
     sign_in(page, "alice")
     page.evaluate("window.__same_page = true")
     active = page.locator("section", has_text="Signed in on").locator("tbody tr")
@@ -31,4 +25,3 @@ def test_sign_the_other_browser_out_from_the_sessions_page(page: Page, browser: 
 
     other.get_by_role("link", name="My sessions").click()
     expect(other).to_have_url(re.compile(r"/login\?next=/account/sessions$"))
-    other_context.close()
