@@ -5,7 +5,9 @@ autoconnect) and hands it back when it ends, so static files never touch the
 database and a worker holds no connection while it waits for a client.
 """
 
+import itertools
 import os
+import re
 import weakref
 
 from peewee import DatabaseProxy
@@ -55,7 +57,9 @@ def open_database(url, app):
     if scheme in ("postgres", "postgresql"):
         timeout = app.config["DB_STATEMENT_TIMEOUT"]
         options.setdefault("options", f"-c statement_timeout={timeout}")
-        return PooledPostgresqlDatabase(name, **options, **pool)
+        db = PooledPostgresqlDatabase(name, **options, **pool)
+        db.server_prepare = app.config["DB_SERVER_PREPARE"]
+        return db
     raise ConfigError(f"PORTAL_DATABASE_URL: unsupported database {scheme!r} "
                      "(use sqlite:///path or postgresql://user@host/name).")
 
@@ -88,39 +92,84 @@ class Prepared:
 
     Peewee takes about 0.3 ms to turn a query into SQL, more than SQLite takes to
     run it; a page's hot queries have one shape each, so that work is done once
-    per database. Arguments go to the driver as given (no field conversion), so
-    pass plain str, int and datetime values.
+    per database. On PostgreSQL the statement is also prepared on the server, once
+    per connection (PREPARE/EXECUTE), which spares parsing and planning: about
+    0.1 ms of a 0.2 ms round trip. Arguments go to the driver as given (no field
+    conversion), so pass plain str, int and datetime values.
     """
+
+    _names = itertools.count(1)
 
     def __init__(self, build):
         self.build = build
+        self.name = f"portal_{next(self._names)}"
         # Keyed by the database object itself (not its id, which a new object may reuse).
         self.compiled = weakref.WeakKeyDictionary()
 
     def rows(self, *args):
         """Return the rows as tuples, each column converted as its field would."""
         cursor = self.execute(*args)
-        converters = self._compiled()[2]
+        converters = self._compiled().converters
         return [tuple(convert(value) if convert else value
                       for convert, value in zip(converters, row, strict=True))
                 for row in cursor.fetchall()]
 
     def execute(self, *args):
         """Run the statement (an INSERT or UPDATE, say) and return the cursor."""
-        sql, params, _ = self._compiled()
-        return database.execute_sql(sql, [args[p.index] if isinstance(p, Slot) else p
-                                          for p in params])
+        compiled = self._compiled()
+        values = [args[p.index] if isinstance(p, Slot) else p for p in compiled.params]
+        if compiled.server_sql is None:
+            return database.execute_sql(compiled.sql, values)
+        prepared = _PREPARED_ON.setdefault(database.connection(), set())
+        if self.name not in prepared:
+            # Session-level, so it outlives the transaction (and a rollback) it ran in.
+            database.execute_sql(f"PREPARE {self.name} AS {compiled.server_sql}")
+            prepared.add(self.name)
+        placeholders = f"({', '.join(['%s'] * len(values))})" if values else ""
+        return database.execute_sql(f"EXECUTE {self.name}{placeholders}", values)
 
     def _compiled(self):
         key = database.obj
         if key not in self.compiled:
-            query = self.build()
-            sql, params = query.sql()
-            returning = getattr(query, "_returning", None) or []
-            converters = [getattr(column, "python_value", None) for column in
-                          (c.unwrap() if hasattr(c, "unwrap") else c for c in returning)]
-            self.compiled[key] = (sql, params, converters)
+            self.compiled[key] = Compiled.of(self.build(), key)
         return self.compiled[key]
+
+
+# The statements prepared on each PostgreSQL connection (a new connection has none).
+_PREPARED_ON = weakref.WeakKeyDictionary()
+_PLACEHOLDER = re.compile(r"%s")
+
+
+class Compiled:
+    """A query's SQL, its parameters (Slots for the arguments) and its columns' converters."""
+
+    __slots__ = ("sql", "params", "converters", "server_sql")
+
+    def __init__(self, sql, params, converters, server_sql):
+        self.sql, self.params, self.converters = sql, params, converters
+        self.server_sql = server_sql
+
+    @classmethod
+    def of(cls, query, db):
+        """Compile a Peewee query for one database."""
+        sql, params = query.sql()
+        returning = getattr(query, "_returning", None) or []
+        converters = [getattr(column, "python_value", None) for column in
+                      (c.unwrap() if hasattr(c, "unwrap") else c for c in returning)]
+        return cls(sql, params, converters, server_form(sql, len(params), db))
+
+
+def server_form(sql, count, db):
+    """Return the SQL with $1..$n placeholders for PREPARE, or None not to prepare it."""
+    if not getattr(db, "server_prepare", False) or "%%" in sql:
+        return None
+    pieces = _PLACEHOLDER.split(sql)
+    if len(pieces) != count + 1:
+        return None
+    numbered = [pieces[0]]
+    for index, piece in enumerate(pieces[1:], start=1):
+        numbered.append(f"${index}{piece}")
+    return "".join(numbered)
 
 
 def ping():

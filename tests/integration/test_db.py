@@ -70,3 +70,42 @@ def test_prepared_query_converts_columns_and_is_compiled_once_per_database(app, 
         assert query.rows("nobody") == []
     assert row[0] == "root" and row[1] is True and hasattr(row[2], "year")
     assert len(builds) == 1
+
+
+def prepared_on_server():
+    """Return the names of the statements prepared on this connection."""
+    return {name for (name,) in db.database.execute_sql(
+        "SELECT name FROM pg_prepared_statements").fetchall()}
+
+
+def test_postgresql_prepares_a_query_once_per_connection_and_keeps_it_past_a_rollback(app,
+                                                                                        auth):
+    if not db.is_postgresql():
+        pytest.skip("PostgreSQL statements")
+    from portal.db import Prepared
+    from portal.db import arg
+    from portal.models import User
+
+    auth.create("root", "correct horse")
+    query = Prepared(lambda: User.select(User.username).where(User.username == arg(0)))
+    with app.app_context():
+        assert query.name not in prepared_on_server()
+        with db.database.atomic() as transaction:
+            assert query.rows("root") == [("root",)]
+            transaction.rollback()
+        assert query.name in prepared_on_server()
+        assert query.rows("root") == [("root",)] and query.rows("nobody") == []
+        db.database.close_all()  # a new connection starts with nothing prepared
+        assert query.rows("root") == [("root",)]
+        assert query.name in prepared_on_server()
+
+
+@pytest.mark.settings(DB_SERVER_PREPARE=False)
+def test_server_side_preparing_can_be_switched_off_for_a_transaction_pooler(app, auth, client):
+    if not db.is_postgresql():
+        pytest.skip("PostgreSQL statements")
+    auth.create("root", "correct horse")
+    assert auth.login("root", "correct horse").status_code == 302
+    assert client.get("/account/sessions").status_code == 200
+    with app.app_context():
+        assert prepared_on_server() == set()

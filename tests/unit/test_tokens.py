@@ -103,3 +103,25 @@ def test_previous_secret_still_verifies_during_rotation(tmp_path):
     without = create_app({**TEST_SETTINGS, "DATABASE_URL": url, "SECRET_KEY": "n" * 40})
     with without.app_context():
         assert tokens.read(token) is None
+
+
+def later(monkeypatch, seconds):
+    """Move the clock the token checks read (PyJWT's and ours) forward."""
+    now = time.time() + seconds
+    monkeypatch.setattr(time, "time", lambda: now)
+
+
+def test_a_remembered_token_still_expires(ctx, monkeypatch):
+    token = tokens.issue(1, "s")
+    assert tokens.read(token) and tokens.read(token)  # the second read is remembered
+    later(monkeypatch, ctx.config["TOKEN_TTL"] + ctx.config["TOKEN_LEEWAY"] + 1)
+    assert tokens.read(token) is None
+
+
+def test_a_refused_token_is_not_remembered(ctx):
+    # Not valid before the next second; valid once it has come (no leeway in tests).
+    starts = int(time.time()) + 1
+    early = forge(ctx, {"nbf": starts, "iat": starts})
+    assert tokens.read(early) is None
+    time.sleep(starts - time.time() + 0.05)
+    assert tokens.read(early)["jti"] == "abc"
