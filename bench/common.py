@@ -73,6 +73,9 @@ def signed_in(base_url, username=ADMIN, password=ADMIN_PASSWORD):
                          data={"csrf_token": token, "username": username, "password": password})
     if response.status_code != 302:
         sys.exit(f"could not sign in as {username}: {response.status_code}")
+    # Signing in starts a fresh CSRF secret; the first page sets its cookie, and a
+    # browser sends it from then on (without it, every request would make a new one).
+    http.get(f"{base_url}{response.headers['Location']}", timeout=30).raise_for_status()
     return http
 
 

@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,17 +87,25 @@ def add(measure, portal, baseline="", ratio="", target=""):
     print(f"  {measure}: {portal} {baseline} {ratio}", flush=True)
 
 
-def page_cost(env):
-    """Section 1: the signed-in sessions page against hello-world, same gunicorn settings."""
-    with Gunicorn(env, workers=WORKERS, app="hello:app", cwd=ROOT / "bench") as hello:
-        _, hello_rps = wrk_p99(f"{hello.url}/", {}, {}, connections=16, seconds=SECONDS)
-    with Gunicorn(env, workers=WORKERS) as server:
-        http = signed_in(server.url, "alice", USERS["alice"])
-        _, page_rps = wrk_p99(f"{server.url}/account/sessions", http.cookies.get_dict(), {},
-                              connections=16, seconds=SECONDS)
-    ratio = page_rps / hello_rps
-    add(f"signed-in page, req/s (gunicorn -w {WORKERS})", f"{page_rps:,.0f}",
-        f"{hello_rps:,.0f}", f"{ratio:.2f}x", ">=0.25x")
+def page_cost(env, rounds=3):
+    """Section 1: the signed-in sessions page against hello-world, same gunicorn settings.
+
+    Both servers run at once and the load alternates between them, `rounds` times:
+    a neighbour's burst on this shared machine then hits one round, not one side,
+    and the figure is the median of the rounds' ratios.
+    """
+    with (Gunicorn(env, workers=WORKERS, app="hello:app", cwd=ROOT / "bench") as hello,
+          Gunicorn(env, workers=WORKERS) as server):
+        cookies = signed_in(server.url, "alice", USERS["alice"]).cookies.get_dict()
+        measured = []
+        for _ in range(rounds):
+            _, hello_rps = wrk_p99(f"{hello.url}/", {}, {}, connections=16, seconds=SECONDS)
+            _, page_rps = wrk_p99(f"{server.url}/account/sessions", cookies, {},
+                                  connections=16, seconds=SECONDS)
+            measured.append((page_rps / hello_rps, page_rps, hello_rps))
+    ratio, page_rps, hello_rps = statistics.median(measured)
+    add(f"signed-in page, req/s (gunicorn -w {WORKERS}, median of {rounds})",
+        f"{page_rps:,.0f}", f"{hello_rps:,.0f}", f"{ratio:.2f}x", ">=0.25x")
 
 
 def login_cost(env):
