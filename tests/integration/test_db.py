@@ -109,3 +109,55 @@ def test_server_side_preparing_can_be_switched_off_for_a_transaction_pooler(app,
     assert client.get("/account/sessions").status_code == 200
     with app.app_context():
         assert prepared_on_server() == set()
+
+
+def from_another_connection(database_url, sql, params):
+    """Run one statement on a connection of its own and return the first row."""
+    import psycopg2
+    other = psycopg2.connect(database_url)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    finally:
+        other.close()
+
+
+def last_statement_of(backend_pid, database_url):
+    """Return the last statement a PostgreSQL backend ran."""
+    return from_another_connection(
+        database_url, "SELECT query FROM pg_stat_activity WHERE pid = %s", [backend_pid])[0]
+
+
+def checked_out_backend(app):
+    """Take a connection from the pool (as a request's first query does); return its pid."""
+    db.database.connect(reuse_if_open=True)
+    return db.database.connection().get_backend_pid()
+
+
+def test_postgresql_pool_skips_the_liveness_round_trip_only_for_a_connection_just_handed_back(
+        app, database_url, monkeypatch):
+    if not db.is_postgresql():
+        pytest.skip("PostgreSQL pool")
+    with app.app_context():
+        db.database.execute_sql("SELECT 'marker'")
+        db.database.close()
+        pid = checked_out_backend(app)
+        assert last_statement_of(pid, database_url) == "SELECT 'marker'"
+        db.database.close()
+        monkeypatch.setattr(db.PostgresqlPool, "ALIVE_WITHIN_SECONDS", 0)
+        assert checked_out_backend(app) == pid
+        assert last_statement_of(pid, database_url) == "SELECT 1"
+
+
+def test_postgresql_pool_replaces_a_connection_that_died_while_idle(app, database_url,
+                                                                    monkeypatch):
+    if not db.is_postgresql():
+        pytest.skip("PostgreSQL pool")
+    monkeypatch.setattr(db.PostgresqlPool, "ALIVE_WITHIN_SECONDS", 0)
+    with app.app_context():
+        dead = checked_out_backend(app)
+        db.database.close()
+        from_another_connection(database_url, "SELECT pg_terminate_backend(%s)", [dead])
+        assert db.ping()  # the pool noticed, dropped it and connected afresh
+        assert db.database.connection().get_backend_pid() != dead
