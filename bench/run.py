@@ -108,34 +108,47 @@ def page_cost(env, rounds=3):
         f"{page_rps:,.0f}", f"{hello_rps:,.0f}", f"{ratio:.2f}x", ">=0.25x")
 
 
-def login_cost(env):
-    """Section 2: successful sign-ins per second against cores / argon2 verify time."""
+def login_cost(env, rounds=3):
+    """Section 2: successful sign-ins per second against cores / argon2 verify time.
+
+    The ceiling is every core hashing at once, as under a login storm (argon2id is
+    memory-hard: a verification takes longer when all cores run one than alone). It
+    is measured just before each round of sign-ins, and the figure is the median of
+    the rounds' ratios, so a noisy neighbour moves one round rather than the result.
+    """
     alone = argon2_verify_seconds()
-    # The ceiling is every core hashing at once, as under a login storm: argon2id is
-    # memory-hard, so a verification takes longer when all cores run one than alone.
-    with multiprocessing.Pool(os.cpu_count()) as pool:
-        verify = max(pool.map(argon2_verify_seconds, [40] * os.cpu_count()))
-    ceiling = os.cpu_count() / verify
+    measured = []
     with Gunicorn(env, workers=WORKERS) as server:
-        http = requests.Session()
-        page = http.get(f"{server.url}/login", timeout=10).text
-        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
-        body = f"csrf_token={token}&username=alice&password=alice+password"
-        script = Path(tempfile.mkstemp(suffix=".lua")[1])
-        script.write_text('wrk.method = "POST"\nwrk.body = "' + body + '"\n'
-                          'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
-        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.get_dict().items())
-        output = subprocess.run(["wrk", "-t2", "-c8", f"-d{SECONDS}s", "-s", str(script), "-H",
-                                 f"Cookie: {cookie}", f"{server.url}/login"],
-                                capture_output=True, text=True, timeout=120).stdout
-        script.unlink()
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
-    if "Non-2xx" in output and "3xx" not in output:
-        raise SystemExit(f"sign-ins failed:\n{output}")
-    add("successful sign-ins/s (argon2id m=19MiB t=2)", f"{rate:,.1f}", f"{ceiling:,.1f}",
-        f"{rate / ceiling:.2f}x", ">=0.85x")
+        sign_in = sign_in_command(server)
+        for _ in range(rounds):
+            with multiprocessing.Pool(os.cpu_count()) as pool:
+                verify = max(pool.map(argon2_verify_seconds, [40] * os.cpu_count()))
+            output = subprocess.run(sign_in, capture_output=True, text=True, timeout=120).stdout
+            if "Non-2xx or 3xx responses" in output:
+                raise SystemExit(f"sign-ins failed:\n{output}")
+            rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+            ceiling = os.cpu_count() / verify
+            measured.append((rate / ceiling, rate, ceiling, verify))
+        Path(sign_in[sign_in.index("-s") + 1]).unlink()
+    ratio, rate, ceiling, verify = statistics.median(measured)
+    add(f"successful sign-ins/s (argon2id m=19MiB t=2, median of {rounds})", f"{rate:,.1f}",
+        f"{ceiling:,.1f}", f"{ratio:.2f}x", ">=0.85x")
     add(f"  argon2id verify, all {os.cpu_count()} cores busy (one alone)",
         f"{verify * 1000:.1f} ms", f"({alone * 1000:.1f} ms)")
+
+
+def sign_in_command(server):
+    """Return the wrk command that posts alice's right password, CSRF token and all."""
+    http = requests.Session()
+    page = http.get(f"{server.url}/login", timeout=10).text
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+    body = f"csrf_token={token}&username=alice&password=alice+password"
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text('wrk.method = "POST"\nwrk.body = "' + body + '"\n'
+                      'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+    cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.get_dict().items())
+    return ["wrk", "-t2", "-c8", f"-d{SECONDS}s", "-s", str(script), "-H", f"Cookie: {cookie}",
+            f"{server.url}/login"]
 
 
 def argon2_verify_seconds(rounds=40):
