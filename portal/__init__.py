@@ -7,6 +7,7 @@ from portal import auth
 from portal import cli
 from portal import client
 from portal import config
+from portal import cookies
 from portal import db
 from portal import devices
 from portal import filters
@@ -29,6 +30,7 @@ def create_app(overrides=None):
                 template_folder="../templates", static_folder="../static")
     load_config(app, overrides)
     keys.install(app)
+    app.session_interface = cookies.CsrfSessionInterface()
     logs.init_app(app)
     client.init_app(app)
     db.init_app(app)
