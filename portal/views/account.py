@@ -34,8 +34,8 @@ def sessions_context():
     """Return what the sessions page and its partial show."""
     user_id = g.user.id
     recent = attempts.for_user(user_id)
-    return {"sessions": sessions.list_active(user_id), "current_id": g.session.id,
-            "ended": sessions.list_ended(user_id), "attempts": recent,
+    live, ended = sessions.for_account_page(user_id)
+    return {"sessions": live, "current_id": g.session.id, "ended": ended, "attempts": recent,
             "failures_since": attempts.failures_since_previous_success(
                 user_id, g.session.created_at, recent)}
 

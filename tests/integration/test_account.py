@@ -171,3 +171,24 @@ def test_password_change_needs_the_current_password_and_ends_other_sessions(app,
     assert me.get("/account/sessions").status_code == 200
     assert auth.login("alice", "correct horse").status_code == 200
     assert auth.login("alice", "new password 1").status_code == 302
+
+
+def test_live_sessions_and_the_ten_latest_ended_come_newest_first(app, auth):
+    from portal import sessions
+    user = auth.create()
+    now = clock.now()
+    later = now + timedelta(hours=1)
+
+    def add(session_id, last_seen, ended=None):
+        Session.create(id=session_id, user=user.id, created_at=now - timedelta(days=2),
+                       last_seen_at=last_seen, expires_at=later, ended_at=ended,
+                       end_reason="logout" if ended else None, ip="127.0.0.1", user_agent="")
+    with app.app_context():
+        for n in range(14):
+            add(f"ended{n:02}", now - timedelta(hours=1), ended=now - timedelta(minutes=n))
+        for n in range(3):
+            add(f"live{n}", now - timedelta(minutes=n))
+        add("idle", now - timedelta(days=1))
+        live, ended = sessions.for_account_page(user.id)
+    assert [s["id"] for s in live] == ["live0", "live1", "live2"]
+    assert [s["id"] for s in ended] == [f"ended{n:02}" for n in range(10)]
