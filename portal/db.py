@@ -8,9 +8,11 @@ database and a worker holds no connection while it waits for a client.
 import itertools
 import os
 import re
+import select
 import time
 import weakref
 
+from peewee import DatabaseError
 from peewee import DatabaseProxy
 from peewee import InterfaceError
 from peewee import OperationalError
@@ -67,13 +69,14 @@ def open_database(url, app):
 
 
 class PostgresqlPool(PooledPostgresqlDatabase):
-    """Peewee's PostgreSQL pool, minus the liveness check of a connection just handed back.
+    """Peewee's PostgreSQL pool, minus most liveness round trips.
 
     Peewee checks each connection it hands out with a `SELECT 1`: one more round trip
     per request, as costly as the page's own lookup. A connection handed back within
-    the last second is taken to be alive, as HikariCP's alive-bypass window does; one
-    that sat idle longer is still checked, so after a quiet spell a database restart
-    costs no request an error.
+    the last second, still idle, and with nothing from the server waiting on its
+    socket is taken to be alive without it. A server that ends a connection
+    (restart, pg_terminate_backend) says so on the socket first, so that case is
+    still caught; a connection that sat idle longer is checked as before.
     """
 
     ALIVE_WITHIN_SECONDS = 1.0
@@ -86,13 +89,20 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         handed_back_at = self._handed_back_at.get(conn)
         if (handed_back_at is not None and not conn.closed
                 and time.monotonic() - handed_back_at < self.ALIVE_WITHIN_SECONDS
-                and conn.get_transaction_status() == TRANSACTION_STATUS_IDLE):
+                and conn.get_transaction_status() == TRANSACTION_STATUS_IDLE
+                and not server_has_spoken(conn)):
             return False
         return super()._is_closed(conn)
 
     def _close(self, conn, close_conn=False):
         self._handed_back_at[conn] = time.monotonic()
         super()._close(conn, close_conn)
+
+
+def server_has_spoken(conn):
+    """Return True when an idle connection has input waiting: the server is ending it."""
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    return bool(readable)
 
 
 def sqlite_path(name, app):
@@ -126,7 +136,8 @@ class Prepared:
     per database. On PostgreSQL the statement is also prepared on the server, once
     per connection (PREPARE/EXECUTE), which spares parsing and planning: about
     0.1 ms of a 0.2 ms round trip. Arguments go to the driver as given (no field
-    conversion), so pass plain str, int and datetime values.
+    conversion), so pass plain str, int and datetime values; an integer beyond the
+    column's range is an error on PostgreSQL rather than no match.
     """
 
     _names = itertools.count(1)
@@ -151,7 +162,26 @@ class Prepared:
         values = [args[p.index] if isinstance(p, Slot) else p for p in compiled.params]
         if compiled.server_sql is None:
             return database.execute_sql(compiled.sql, values)
-        prepared = _PREPARED_ON.setdefault(database.connection(), set())
+        try:
+            return self._execute_prepared(compiled, values)
+        except DatabaseError as error:
+            if getattr(getattr(error, "orig", None), "pgcode", None) not in STALE_STATEMENT:
+                raise
+            # The server lost the statement, or a schema change altered what it returns:
+            # prepare everything on this connection afresh. Outside a transaction that can
+            # happen at once; inside one the transaction is lost and the next use does it.
+            _RESET_NEEDED.add(database.connection())
+            if database.in_transaction():
+                raise
+            return self._execute_prepared(compiled, values)
+
+    def _execute_prepared(self, compiled, values):
+        connection = database.connection()
+        prepared = _PREPARED_ON.setdefault(connection, set())
+        if connection in _RESET_NEEDED:
+            database.execute_sql("DEALLOCATE ALL")
+            prepared.clear()
+            _RESET_NEEDED.discard(connection)
         if self.name not in prepared:
             # Session-level, so it outlives the transaction (and a rollback) it ran in.
             database.execute_sql(f"PREPARE {self.name} AS {compiled.server_sql}")
@@ -166,8 +196,13 @@ class Prepared:
         return self.compiled[key]
 
 
-# The statements prepared on each PostgreSQL connection (a new connection has none).
+# The statements prepared on each PostgreSQL connection (a new connection has none), and
+# the connections whose prepared statements went stale (see Prepared.execute).
 _PREPARED_ON = weakref.WeakKeyDictionary()
+_RESET_NEEDED = weakref.WeakSet()
+# SQLSTATEs of an EXECUTE whose statement is gone (a pooler, DISCARD ALL) or whose result
+# type a schema change altered ("cached plan must not change result type").
+STALE_STATEMENT = {"26000", "0A000"}
 _PLACEHOLDER = re.compile(r"%s")
 
 

@@ -1,5 +1,6 @@
 """The database layer: SQLite pragmas for concurrency, schema from init-db, client IP."""
 
+import peewee
 import pytest
 
 from portal import db
@@ -161,3 +162,59 @@ def test_postgresql_pool_replaces_a_connection_that_died_while_idle(app, databas
         from_another_connection(database_url, "SELECT pg_terminate_backend(%s)", [dead])
         assert db.ping()  # the pool noticed, dropped it and connected afresh
         assert db.database.connection().get_backend_pid() != dead
+
+
+def test_postgresql_pool_notices_a_connection_the_server_ended_just_after_use(app, database_url):
+    if not db.is_postgresql():
+        pytest.skip("PostgreSQL pool")
+    import time
+    with app.app_context():
+        ended = checked_out_backend(app)
+        db.database.close()  # handed back just now: within the no-ping window
+        from_another_connection(database_url, "SELECT pg_terminate_backend(%s)", [ended])
+        time.sleep(0.3)  # the server's goodbye reaches the socket
+        assert db.ping()
+        assert db.database.connection().get_backend_pid() != ended
+
+
+def test_a_prepared_statement_the_server_lost_is_prepared_again(app, auth):
+    if not db.is_postgresql():
+        pytest.skip("PostgreSQL statements")
+    from portal.db import Prepared
+    from portal.db import arg
+    from portal.models import User
+
+    auth.create("root", "correct horse")
+    query = Prepared(lambda: User.select(User.username).where(User.username == arg(0)))
+    with app.app_context():
+        assert query.rows("root") == [("root",)]
+        db.database.execute_sql("DEALLOCATE ALL")  # as a pooler or DISCARD ALL would
+        assert query.rows("root") == [("root",)]  # outside a transaction: at once
+        db.database.execute_sql("DEALLOCATE ALL")
+        with pytest.raises(peewee.DatabaseError), db.database.atomic():
+            query.rows("root")  # inside one, that transaction is lost...
+        assert query.rows("root") == [("root",)]  # ...and the next use starts afresh
+        assert query.name in prepared_on_server()
+
+
+def test_a_prepared_statement_survives_a_schema_change_of_its_columns(app):
+    if not db.is_postgresql():
+        pytest.skip("PostgreSQL statements")
+    from portal.db import Prepared
+    from portal.db import arg
+
+    class Probe(peewee.Model):
+        name = peewee.CharField(max_length=10)
+
+        class Meta:
+            database = db.database
+            table_name = "plan_probe"
+    query = Prepared(lambda: Probe.select(Probe.name).where(Probe.name == arg(0)))
+    with app.app_context():
+        Probe.create_table()
+        Probe.create(name="x")
+        assert query.rows("x") == [("x",)]
+        # A deploy widens the column: the prepared plan's result type no longer holds.
+        db.database.execute_sql("ALTER TABLE plan_probe ALTER COLUMN name TYPE text")
+        assert query.rows("x") == [("x",)]
+        Probe.drop_table()

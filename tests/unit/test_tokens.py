@@ -106,21 +106,23 @@ def test_previous_secret_still_verifies_during_rotation(tmp_path):
 
 
 def later(monkeypatch, seconds):
-    """Move the clock the token checks read (PyJWT's and ours) forward."""
+    """Move time.time forward: the clock of read()'s own expiry check of remembered tokens."""
     now = time.time() + seconds
     monkeypatch.setattr(time, "time", lambda: now)
 
 
 def test_a_remembered_token_still_expires(ctx, monkeypatch):
     token = tokens.issue(1, "s")
-    assert tokens.read(token) and tokens.read(token)  # the second read is remembered
+    assert tokens.read(token)
+    hits = tokens.verified.cache_info().hits
+    assert tokens.read(token) and tokens.verified.cache_info().hits == hits + 1
     later(monkeypatch, ctx.config["TOKEN_TTL"] + ctx.config["TOKEN_LEEWAY"] + 1)
     assert tokens.read(token) is None
 
 
 def test_a_refused_token_is_not_remembered(ctx):
-    # Not valid before the next second; valid once it has come (no leeway in tests).
-    starts = int(time.time()) + 1
+    # Not valid for two more seconds; valid once they have passed (no leeway in tests).
+    starts = int(time.time()) + 2
     early = forge(ctx, {"nbf": starts, "iat": starts})
     assert tokens.read(early) is None
     time.sleep(starts - time.time() + 0.05)
