@@ -101,8 +101,9 @@ class PostgresqlPool(PooledPostgresqlDatabase):
 
 def server_has_spoken(conn):
     """Return True when an idle connection has input waiting: the server is ending it."""
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    return bool(readable)
+    poller = select.poll()  # not select.select: it fails on descriptors past 1024
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def sqlite_path(name, app):
