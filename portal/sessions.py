@@ -131,35 +131,35 @@ def report(user_id, session_id):
 
 
 ENDED_SHOWN = 10
-ACCOUNT_COLUMNS = [Session.id, Session.created_at, Session.last_seen_at, Session.expires_at,
+LISTED_COLUMNS = [Session.id, Session.created_at, Session.last_seen_at, Session.expires_at,
                    Session.ended_at, Session.end_reason, Session.ip, Session.user_agent]
 
 
-def _account_sessions():
-    """Live sessions UNION ALL the latest ended ones: the sessions page in one round trip."""
-    live = Session.select(*ACCOUNT_COLUMNS).where(
+def _live_and_ended():
+    """Live sessions UNION ALL the latest ended ones: one round trip for both lists."""
+    live = Session.select(*LISTED_COLUMNS).where(
         Session.user == arg(0), Session.ended_at.is_null(), Session.expires_at > arg(1),
         Session.last_seen_at > arg(2))
-    latest_ended = (Session.select(*ACCOUNT_COLUMNS)
+    latest_ended = (Session.select(*LISTED_COLUMNS)
                     .where(Session.user == arg(0), Session.ended_at.is_null(False))
                     .order_by(Session.ended_at.desc()).limit(arg(3)).alias("_latest_ended"))
     # SQLite takes no ORDER BY/LIMIT in a UNION's part, so the ended part is a subquery
     # (named with a leading underscore, as the EXPLAIN test expects of subqueries).
     return live.union_all(Session.select(
-        *[getattr(latest_ended.c, column.column_name) for column in ACCOUNT_COLUMNS])
+        *[getattr(latest_ended.c, column.column_name) for column in LISTED_COLUMNS])
         .from_(latest_ended))
 
 
-ACCOUNT_SESSIONS = Prepared(_account_sessions)
+LIVE_AND_ENDED = Prepared(_live_and_ended)
 
 
-def for_account_page(user_id):
+def live_and_ended(user_id):
     """Return the user's live sessions (most recently active first) and ten latest ended ones."""
     now = clock.now()
     idle_since = now - timedelta(seconds=current_app.config["SESSION_IDLE"])
-    names = [c.name for c in ACCOUNT_COLUMNS]
+    names = [c.name for c in LISTED_COLUMNS]
     rows = [dict(zip(names, row, strict=True))
-            for row in ACCOUNT_SESSIONS.rows(user_id, now, idle_since, ENDED_SHOWN)]
+            for row in LIVE_AND_ENDED.rows(user_id, now, idle_since, ENDED_SHOWN)]
     live = [row for row in rows if row["ended_at"] is None]
     ended = [row for row in rows if row["ended_at"] is not None]
     live.sort(key=lambda row: row["last_seen_at"], reverse=True)
@@ -173,20 +173,3 @@ def list_reported(user_id, limit=20):
                                Session.ip, Session.user_agent)
                 .where(Session.user == user_id, Session.reported_at.is_null(False))
                 .order_by(Session.reported_at.desc()).limit(limit).dicts())
-
-
-ACTIVE_COLUMNS = [Session.id, Session.created_at, Session.last_seen_at, Session.expires_at,
-                  Session.ip, Session.user_agent]
-ACTIVE = Prepared(lambda: (
-    Session.select(*ACTIVE_COLUMNS)
-    .where(Session.user == arg(0), Session.ended_at.is_null(), Session.expires_at > arg(1),
-           Session.last_seen_at > arg(2))
-    .order_by(Session.last_seen_at.desc())))
-
-
-def list_active(user_id):
-    """Return the user's live sessions as dicts, most recently active first."""
-    now = clock.now()
-    idle_since = now - timedelta(seconds=current_app.config["SESSION_IDLE"])
-    names = [c.name for c in ACTIVE_COLUMNS]
-    return [dict(zip(names, row, strict=True)) for row in ACTIVE.rows(user_id, now, idle_since)]

@@ -34,7 +34,7 @@ def sessions_context():
     """Return what the sessions page and its partial show."""
     user_id = g.user.id
     recent = attempts.for_user(user_id)
-    live, ended = sessions.for_account_page(user_id)
+    live, ended = sessions.live_and_ended(user_id)
     return {"sessions": live, "current_id": g.session.id, "ended": ended, "attempts": recent,
             "failures_since": attempts.failures_since_previous_success(
                 user_id, g.session.created_at, recent)}

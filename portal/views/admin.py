@@ -168,6 +168,6 @@ def render_user_page(user, form, status=200):
     return render_template(
         "admin/user_detail.html", user=user, state=state, form=form,
         caused_by=caused_by, events=audit.for_user(user.id),
-        attempts=attempts.for_user(user.id, 50), sessions=sessions.list_active(user.id),
+        attempts=attempts.for_user(user.id, 50), sessions=sessions.live_and_ended(user.id)[0],
         reported=sessions.list_reported(user.id),
         locked_devices=locks.locked_devices(user)), status

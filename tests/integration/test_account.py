@@ -189,6 +189,6 @@ def test_live_sessions_and_the_ten_latest_ended_come_newest_first(app, auth):
         for n in range(3):
             add(f"live{n}", now - timedelta(minutes=n))
         add("idle", now - timedelta(days=1))
-        live, ended = sessions.for_account_page(user.id)
+        live, ended = sessions.live_and_ended(user.id)
     assert [s["id"] for s in live] == ["live0", "live1", "live2"]
     assert [s["id"] for s in ended] == [f"ended{n:02}" for n in range(10)]
