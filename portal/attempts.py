@@ -41,7 +41,7 @@ def record(username, user, reason, client, request_id, session_id=None):
            "ip": bounded(client.ip, IP_MAX), "user_agent": bounded(client.user_agent,
                                                                    USER_AGENT_MAX),
            "request_id": request_id, "session": session_id}
-    NEW_ATTEMPT.execute(*[row[name] for name in ATTEMPT_FIELDS],
+    NEW_ATTEMPT.write(*[row[name] for name in ATTEMPT_FIELDS],
                         users.normalize_username(row["username"]), ipaddr.key(client.ip))
     log.info(json.dumps({
         "event": "login_attempt", "time": row["at"].isoformat() + "Z", "outcome": outcome,

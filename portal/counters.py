@@ -58,7 +58,7 @@ def load_budget(account, device):
 
 def save_budget(account, device, budget):
     """Store a budget decided by the policy."""
-    SAVE_BUDGET.execute(account, device, *dataclasses.astuple(budget))
+    SAVE_BUDGET.write(account, device, *dataclasses.astuple(budget))
 
 
 def is_known_device(account, device_id):
@@ -68,7 +68,7 @@ def is_known_device(account, device_id):
 
 def remember_device(account, device_id):
     """Give a device that just signed in its own budget for this account."""
-    NEW_BUDGET.execute(account, device_id)
+    NEW_BUDGET.write(account, device_id)
 
 
 def reset_account(account):
@@ -97,4 +97,4 @@ def load_ip(key):
 
 def save_ip(key, window):
     """Store an IP window decided by the policy."""
-    SAVE_WINDOW.execute(key, window.started_at, window.failures)
+    SAVE_WINDOW.write(key, window.started_at, window.failures)

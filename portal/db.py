@@ -69,14 +69,23 @@ def open_database(url, app):
 
 
 class PostgresqlPool(PooledPostgresqlDatabase):
-    """Peewee's PostgreSQL pool, minus most liveness round trips.
+    """Peewee's PostgreSQL pool, minus most round trips that carry no information.
 
-    Peewee checks each connection it hands out with a `SELECT 1`: one more round trip
-    per request, as costly as the page's own lookup. A connection handed back within
-    the last second, still idle, and with nothing from the server waiting on its
-    socket is taken to be alive without it. A server that ends a connection
+    Liveness: Peewee checks each connection it hands out with a `SELECT 1`, one more
+    round trip per request, as costly as the page's own lookup. A connection handed
+    back within the last second, still idle, and with nothing from the server waiting
+    on its socket is taken to be alive without it. A server that ends a connection
     (restart, pg_terminate_backend) says so on the socket first, so that case is
     still caught; a connection that sat idle longer is checked as before.
+
+    Deferred statements: in a transaction, `BEGIN` and the writes whose result nobody
+    reads (`Prepared.write`) wait, and travel in one message with the transaction's
+    next statement, or with its `COMMIT`. The server runs them in the same order,
+    in the same transaction, so what commits is unchanged; a sign-in's second
+    transaction is two round trips instead of nine. The price: a deferred write that
+    fails reports at the next statement, so only writes that cannot fail but for
+    database trouble are deferred, and any failure still rolls the whole
+    transaction back.
     """
 
     ALIVE_WITHIN_SECONDS = 1.0
@@ -95,8 +104,96 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         return super()._is_closed(conn)
 
     def _close(self, conn, close_conn=False):
+        self._deferred().clear()
         self._handed_back_at[conn] = time.monotonic()
         super()._close(conn, close_conn)
+
+    def _deferred(self):
+        """Return this thread's statements waiting for the next round trip (SQL bytes)."""
+        try:
+            return self._state.deferred
+        except AttributeError:
+            self._state.deferred = []
+            return self._state.deferred
+
+    def begin(self, isolation_level=None):
+        if isolation_level or self._isolation_level:
+            self.flush()
+            super().begin(isolation_level)
+            return
+        self.connection()  # opened now: Peewee forgets open transactions on connecting
+        self._deferred().append(BEGIN)
+
+    def defer(self, sql, params=()):
+        """Run a statement whose result nobody reads with the next one, in a transaction.
+
+        Outside a transaction it runs at once: deferring it would change what other
+        connections see, and when.
+        """
+        if not self.in_transaction():
+            self.execute_sql(sql, params)
+            return
+        self._deferred().append(self.connection().cursor().mogrify(sql, params))
+
+    def execute_sql(self, sql, params=None):
+        if not self._deferred():
+            return self._execute(sql, params)
+        return self._send_deferred(self.connection().cursor().mogrify(sql, params or ()))
+
+    def _send_deferred(self, *then):
+        deferred = self._deferred()
+        statements = [*deferred, *then]
+        deferred.clear()
+        try:
+            # psycopg2 applies %-formatting whenever it is given parameters (Peewee always
+            # gives some): the values are already quoted in, so every % is a literal one.
+            return self._execute(b"; ".join(statements).replace(b"%", b"%%"), ())
+        except DatabaseError:
+            if any(statement.startswith(b"PREPARE ") for statement in statements):
+                # The server stopped at the failing statement: a PREPARE after it never
+                # ran, so prepare everything afresh on this connection's next use.
+                _RESET_NEEDED.add(self.connection())
+            raise
+
+    def _execute(self, sql, params):
+        try:
+            return super().execute_sql(sql, params)
+        except DatabaseError as error:
+            if getattr(getattr(error, "orig", None), "pgcode", None) in STALE_STATEMENT:
+                # The server lost a prepared statement, or a schema change altered what
+                # it returns: prepare them all afresh on this connection's next use.
+                _RESET_NEEDED.add(self.connection())
+            raise
+
+    def flush(self):
+        """Send the deferred statements now."""
+        if self._deferred():
+            self._send_deferred()
+
+    def cursor(self, named_cursor=None):
+        # Whoever runs SQL on a raw cursor expects the transaction's earlier statements
+        # to have run (Peewee's own execute_sql comes here with nothing deferred).
+        self.flush()
+        return super().cursor(named_cursor)
+
+    def commit(self):
+        deferred = self._deferred()
+        if deferred == [BEGIN]:  # nothing ran: there is no transaction on the server
+            deferred.clear()
+        elif deferred:
+            self._send_deferred(b"COMMIT")
+        else:
+            super().commit()
+
+    def rollback(self):
+        deferred = self._deferred()
+        never_began = deferred[:1] == [BEGIN]
+        deferred.clear()  # they belong to the transaction being undone
+        if not never_began:
+            super().rollback()
+
+
+BEGIN = b"BEGIN"
 
 
 def server_has_spoken(conn):
@@ -158,43 +255,60 @@ class Prepared:
                 for row in cursor.fetchall()]
 
     def execute(self, *args):
-        """Run the statement (an INSERT or UPDATE, say) and return the cursor."""
+        """Run the statement and return the cursor."""
+        return self._run(args, later=False)
+
+    def write(self, *args):
+        """Run a write whose result nobody reads (an INSERT or UPDATE that cannot fail but
+        for database trouble). In a transaction on PostgreSQL it travels with the
+        transaction's next statement: see PostgresqlPool."""
+        self._run(args, later=True)
+
+    def _run(self, args, later):
         compiled = self._compiled()
         values = [args[p.index] if isinstance(p, Slot) else p for p in compiled.params]
         if compiled.server_sql is None:
-            return database.execute_sql(compiled.sql, values)
+            return _send(compiled.sql, values, later)
         try:
-            return self._execute_prepared(compiled, values)
+            return self._execute_prepared(compiled, values, later)
         except DatabaseError as error:
             if getattr(getattr(error, "orig", None), "pgcode", None) not in STALE_STATEMENT:
                 raise
-            # The server lost the statement, or a schema change altered what it returns:
-            # prepare everything on this connection afresh. Outside a transaction that can
-            # happen at once; inside one the transaction is lost and the next use does it.
-            _RESET_NEEDED.add(database.connection())
+            # Outside a transaction the statements can be prepared afresh at once (the
+            # pool marked the connection); inside one the transaction is lost, and the
+            # next use does it.
             if database.in_transaction():
                 raise
-            return self._execute_prepared(compiled, values)
+            return self._execute_prepared(compiled, values, later)
 
-    def _execute_prepared(self, compiled, values):
+    def _execute_prepared(self, compiled, values, later):
         connection = database.connection()
         prepared = _PREPARED_ON.setdefault(connection, set())
         if connection in _RESET_NEEDED:
             database.execute_sql("DEALLOCATE ALL")
             prepared.clear()
             _RESET_NEEDED.discard(connection)
-        if self.name not in prepared:
-            # Session-level, so it outlives the transaction (and a rollback) it ran in.
-            database.execute_sql(f"PREPARE {self.name} AS {compiled.server_sql}")
-            prepared.add(self.name)
         placeholders = f"({', '.join(['%s'] * len(values))})" if values else ""
-        return database.execute_sql(f"EXECUTE {self.name}{placeholders}", values)
+        sql = f"EXECUTE {self.name}{placeholders}"
+        if self.name not in prepared:
+            # Session-level, so it outlives the transaction (and a rollback) it ran in;
+            # sent in the same message as its first use.
+            sql = f"PREPARE {self.name} AS {compiled.server_sql}; {sql}"
+            prepared.add(self.name)
+        return _send(sql, values, later)
 
     def _compiled(self):
         key = database.obj
         if key not in self.compiled:
             self.compiled[key] = Compiled.of(self.build(), key)
         return self.compiled[key]
+
+
+def _send(sql, values, later):
+    """Run a statement now, or (later=True, on PostgreSQL) with the transaction's next one."""
+    if later and isinstance(database.obj, PostgresqlPool):
+        return database.obj.defer(sql, values)
+    return database.execute_sql(sql, values)
 
 
 # The statements prepared on each PostgreSQL connection (a new connection has none), and

@@ -35,7 +35,7 @@ def start(user, ip, user_agent):
     session = Session(id=uuid.uuid4().hex, user=user, created_at=now, last_seen_at=now,
                       expires_at=now + timedelta(seconds=current_app.config["SESSION_MAX_AGE"]),
                       ip=bounded(ip, IP_MAX), user_agent=bounded(user_agent, USER_AGENT_MAX))
-    NEW_SESSION.execute(session.id, user.id, now, session.expires_at, session.ip,
+    NEW_SESSION.write(session.id, user.id, now, session.expires_at, session.ip,
                         session.user_agent)
     return session
 

@@ -193,7 +193,7 @@ def succeed(attempt, reservation):
     take_back(reservation, attempt.client.ip)
     counters.save_budget(attempt.account, reservation.device, lockout.after_success())
     counters.remember_device(attempt.account, attempt.device_id or devices.ensure_id())
-    NOTE_SUCCESS.execute(user.id, now)
+    NOTE_SUCCESS.write(user.id, now)
     return sessions.start(user, attempt.client.ip, attempt.client.user_agent)
 
 
@@ -206,7 +206,7 @@ def fail(attempt, reservation):
         # lock no longer stands, and nobody's sessions should end for it.
         current = counters.load_budget(attempt.account, reservation.device)
         locked_now = current.locked_at == after.locked_at and current.lockouts == after.lockouts
-    NOTE_FAILURE.execute(attempt.account, clock.now())
+    NOTE_FAILURE.write(attempt.account, clock.now())
     if locked_now and attempt.user is not None:
         apply_policy_lock(attempt.user, after, reservation.device)
 

@@ -5,8 +5,8 @@ On PostgreSQL sequential scans are switched off, so a plan that still has one ha
 no index to use; on SQLite a full SCAN without an index, or a sort of the history
 rows, fails the test. Free text (LIKE) is left out: it may scan on SQLite.
 
-On PostgreSQL the hot queries run as prepared statements (PREPARE once, then
-EXECUTE), which the server may run with a generic plan, made without the
+On PostgreSQL the hot queries run as prepared statements (PREPARE with the first
+EXECUTE, then EXECUTE alone), which the server may run with a generic plan, made without the
 arguments' values: those are explained with that generic plan.
 """
 
@@ -40,10 +40,10 @@ def page_selects(statements):
     seen, prepared = {}, {}
     for sql, params in statements:
         text = sql.lstrip()
-        if text.startswith("PREPARE "):
+        if text.startswith("PREPARE "):  # "PREPARE name AS body; EXECUTE name(...)"
             name, _, body = text[len("PREPARE "):].partition(" AS ")
-            prepared[name] = body
-            continue
+            prepared[name], _, execute = body.rpartition("; EXECUTE ")
+            text = "EXECUTE " + execute
         generic = text.startswith("EXECUTE ")
         if generic:
             text = prepared[text[len("EXECUTE "):].split("(")[0].strip()]

@@ -1,0 +1,166 @@
+"""Deferred writes (portal.db.PostgresqlPool): fewer round trips, the same transactions.
+
+The semantic tests run on both databases (on SQLite a write simply runs at once); the
+ones about what reaches the server, and when, are PostgreSQL's.
+"""
+
+import peewee
+import pytest
+
+from portal import db
+from portal.db import Prepared
+from portal.db import arg
+
+
+class Probe(peewee.Model):
+    name = peewee.CharField(max_length=64, unique=True)
+
+    class Meta:
+        database = db.database
+        table_name = "deferred_probe"
+
+
+ADD = Prepared(lambda: Probe.insert(name=arg(0)))
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def probe(app):
+    """An app context with an empty probe table."""
+    with app.app_context():
+        Probe.create_table()
+        yield
+        Probe.drop_table()
+
+
+def names():
+    return sorted(Probe.select(Probe.name).tuples().execute())
+
+
+def needs_postgresql():
+    if not db.is_postgresql():
+        pytest.skip("PostgreSQL round trips")
+
+
+def test_a_write_is_seen_by_the_next_statement_of_its_transaction(probe):
+    with db.database.atomic():
+        ADD.write("a")
+        assert names() == [("a",)]
+    assert names() == [("a",)]
+
+
+def test_a_rolled_back_transaction_keeps_none_of_its_deferred_writes(probe):
+    with pytest.raises(Boom), db.database.atomic():
+        ADD.write("a")
+        ADD.write("b")
+        raise Boom
+    assert names() == []
+
+
+def test_values_are_stored_exactly_percent_signs_and_quotes_included(probe):
+    tricky = "100% %s %(x)s '; DROP TABLE x; --"
+    with db.database.atomic():
+        ADD.write(tricky)
+    assert names() == [(tricky,)]
+
+
+def test_a_deferred_write_that_fails_fails_its_whole_transaction(probe):
+    ADD.write("taken")
+    with pytest.raises(peewee.IntegrityError), db.database.atomic():
+        ADD.write("kept only if the transaction commits")
+        ADD.write("taken")  # on PostgreSQL this reports at COMMIT
+    assert names() == [("taken",)]
+    ADD.write("next")  # the connection is usable again
+    assert names() == [("next",), ("taken",)]
+
+
+def test_a_write_outside_a_transaction_is_visible_elsewhere_at_once(probe, database_url):
+    needs_postgresql()
+    ADD.write("a")
+    assert count_elsewhere(database_url) == 1
+
+
+def test_a_transaction_reaches_the_server_with_its_first_read_and_its_writes_with_commit(
+        probe, database_url):
+    needs_postgresql()
+    pid = db.database.connection().get_backend_pid()
+    with db.database.atomic():
+        ADD.write("a")
+        assert backend_state(pid, database_url) == "idle"  # not even BEGIN was sent
+        assert count_elsewhere(database_url) == 0
+    assert count_elsewhere(database_url) == 1
+    assert backend_state(pid, database_url) == "idle"
+
+
+def test_a_raw_cursor_runs_inside_the_transaction(probe):
+    needs_postgresql()
+    with db.database.atomic():
+        db.database.cursor().execute("SET LOCAL statement_timeout = 0")
+        assert db.database.execute_sql("SHOW statement_timeout").fetchone()[0] == "0"
+    assert db.database.execute_sql("SHOW statement_timeout").fetchone()[0] == "5s"
+
+
+def test_an_empty_transaction_costs_no_round_trip(probe, monkeypatch):
+    needs_postgresql()
+    sent = count_round_trips(monkeypatch)
+    with db.database.atomic():
+        pass
+    with pytest.raises(Boom), db.database.atomic():
+        ADD.write("a")
+        raise Boom
+    assert sent == []
+
+
+def test_a_lost_statement_in_a_deferred_write_is_prepared_again(probe):
+    needs_postgresql()
+    ADD.write("a")
+    db.database.execute_sql("DEALLOCATE ALL")  # as a pooler or DISCARD ALL would
+    with pytest.raises(peewee.DatabaseError), db.database.atomic():
+        ADD.write("b")  # reports at COMMIT: that transaction is lost...
+    ADD.write("c")  # ...and the next use prepares afresh
+    assert names() == [("a",), ("c",)]
+
+
+def test_a_successful_sign_in_on_postgresql_takes_seven_round_trips_eight_from_a_known_device(
+        app, auth, monkeypatch):
+    needs_postgresql()
+    auth.create("alice", "correct horse")
+    for _ in range(2):  # the second sign-in comes from a known device: all is prepared
+        assert auth.login("alice", "correct horse").status_code == 302
+        auth.logout()
+    sent = count_round_trips(monkeypatch)
+    assert auth.login("alice", "correct horse").status_code == 302
+    # The user; the reservation (IP window, known device, budget, admin lock, COMMIT);
+    # the settlement (IP window, then its six writes with COMMIT).
+    assert len(sent) == 8, "\n".join(map(str, sent))
+    sent.clear()
+    new_browser = app.test_client()
+    assert new_browser.post("/login", data={"username": "alice",
+                                            "password": "correct horse"}).status_code == 302
+    assert len(sent) == 7, "\n".join(map(str, sent))
+
+
+def count_round_trips(monkeypatch):
+    """Record every message the pool sends to PostgreSQL from now on."""
+    sent = []
+    send = db.PostgresqlPool._execute
+
+    def counting(self, sql, params):
+        sent.append(sql)
+        return send(self, sql, params)
+    monkeypatch.setattr(db.PostgresqlPool, "_execute", counting)
+    return sent
+
+
+def count_elsewhere(database_url):
+    from tests.integration.test_db import from_another_connection
+    return from_another_connection(database_url, "SELECT count(*) FROM deferred_probe", [])[0]
+
+
+def backend_state(pid, database_url):
+    from tests.integration.test_db import from_another_connection
+    return from_another_connection(
+        database_url, "SELECT state FROM pg_stat_activity WHERE pid = %s", [pid])[0]
