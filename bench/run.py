@@ -45,6 +45,7 @@ from common import wrk_p99
 
 # One sync worker per core, as gunicorn.conf.py starts the portal.
 WORKERS, SECONDS = os.cpu_count(), 5
+SECTIONS = ("page", "login", "lost", "memory")
 USERS = {"alice": "alice password", "victim": "victim password"}
 ROWS = []
 
@@ -54,18 +55,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="PostgreSQL base URL (default: SQLite)")
     parser.add_argument("--memory-requests", type=int, default=100_000)
+    parser.add_argument("--only", action="append", choices=SECTIONS,
+                        help="run only this section (may be repeated; default: all)")
     args = parser.parse_args()
+    only = set(args.only or SECTIONS)
     backend = "PostgreSQL" if args.database_url else "SQLite"
     with tempfile.TemporaryDirectory() as workdir:
         with fresh_database(args.database_url, Path(workdir)) as url:
             env = prepared(url)
-            page_cost(env)
-            login_cost(env)
-        for kill in (False, True):
+            if "page" in only:
+                page_cost(env)
+            if "login" in only:
+                login_cost(env)
+        for kill in (False, True) if "lost" in only else ():
             with fresh_database(args.database_url, Path(workdir) / f"lost{kill}") as url:
                 nothing_lost(prepared(url, IP_MAX_FAILURES=1_000_000), kill)
-        with fresh_database(args.database_url, Path(workdir) / "memory") as url:
-            memory(prepared(url), args.memory_requests)
+        if "memory" in only:
+            with fresh_database(args.database_url, Path(workdir) / "memory") as url:
+                memory(prepared(url), args.memory_requests)
     print(f"\n# portal benchmarks on {backend}; {machine()}")
     print(f"{'measure':44s} {'portal':>12s} {'baseline':>12s} {'ratio':>7s} {'target':>8s}")
     for row in ROWS:

@@ -6,6 +6,7 @@ import logging
 from portal import clock
 from portal import ipaddr
 from portal import users
+from portal.activity import ATTEMPTS_SHOWN
 from portal.db import Prepared
 from portal.db import arg
 from portal.models import IP_MAX
@@ -27,7 +28,6 @@ NEW_ATTEMPT = Prepared(lambda: LoginAttempt.insert(
     {**{getattr(LoginAttempt, name): arg(n) for n, name in enumerate(ATTEMPT_FIELDS)},
      LoginAttempt.username_key: arg(len(ATTEMPT_FIELDS)),
      LoginAttempt.ip_key: arg(len(ATTEMPT_FIELDS) + 1)}))
-RECENT_LIMIT = 20
 NOTICE_CAP = 1000  # "1000 failed attempts" says enough; counting further costs time
 
 log = logging.getLogger("portal.attempts")
@@ -50,29 +50,16 @@ def record(username, user, reason, client, request_id, session_id=None):
     }))
 
 
-RECENT_COLUMNS = [LoginAttempt.at, LoginAttempt.outcome, LoginAttempt.reason, LoginAttempt.ip,
-                  LoginAttempt.user_agent, LoginAttempt.session]
-RECENT = Prepared(lambda: (
-    LoginAttempt.select(*RECENT_COLUMNS).where(LoginAttempt.user == arg(0))
-    .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc()).limit(arg(1))))
-
-
-def for_user(user_id, limit=RECENT_LIMIT):
-    """Return the latest attempts against one account, newest first."""
-    names = [c.name for c in RECENT_COLUMNS]
-    return [dict(zip(names, row, strict=True)) for row in RECENT.rows(user_id, limit)]
-
-
 def failures_since_previous_success(user_id, signed_in_at, recent):
     """Count failures against an account since the success before the one at `signed_in_at`.
 
-    `recent` is the account's latest attempts, newest first (for_user): usually the
+    `recent` is the account's latest attempts, newest first (activity.of): usually the
     previous success is among them and no query is needed.
     """
     for index, attempt in enumerate(recent):
         if attempt["outcome"] == SUCCESS and attempt["at"] < signed_in_at:
             return sum(1 for newer in recent[:index] if newer["outcome"] == FAILURE)
-    if len(recent) < RECENT_LIMIT:  # that was every attempt there is: no earlier success
+    if len(recent) < ATTEMPTS_SHOWN:  # that was every attempt there is: no earlier success
         return sum(1 for attempt in recent if attempt["outcome"] == FAILURE)
     previous = (LoginAttempt.select(LoginAttempt.at)
                 .where(LoginAttempt.user == user_id, LoginAttempt.outcome == SUCCESS,

@@ -49,6 +49,10 @@ LOCKED_WINDOW = Prepared(lambda: IpThrottle.insert(ip=arg(0))
                          .returning(IpThrottle.started_at, IpThrottle.failures))
 SAVE_WINDOW = Prepared(lambda: IpThrottle.update(started_at=arg(1), failures=arg(2)).where(
     IpThrottle.ip == arg(0)))
+# Decided in the statement, under its row lock, so it needs no read first (one round
+# trip fewer): the window must still be the one the failure was counted in.
+TAKE_BACK_WINDOW = Prepared(lambda: IpThrottle.update(failures=IpThrottle.failures - 1).where(
+    IpThrottle.ip == arg(0), IpThrottle.started_at == arg(1), IpThrottle.failures > 0))
 
 
 def load_budget(account, device):
@@ -98,3 +102,8 @@ def load_ip(key):
 def save_ip(key, window):
     """Store an IP window decided by the policy."""
     SAVE_WINDOW.write(key, window.started_at, window.failures)
+
+
+def take_back_ip(key, reserved):
+    """Take back a failure counted in advance in the window `reserved`, if it still runs."""
+    TAKE_BACK_WINDOW.write(key, reserved.started_at)

@@ -141,13 +141,6 @@ def ip_after_failure(window, now, policy):
     return IpWindow(started_at=window.started_at or now, failures=window.failures + 1)
 
 
-def ip_after_success(window, reserved):
-    """Return the window with a failure counted in advance (in `reserved`) taken back."""
-    if window.started_at != reserved.started_at or window.failures == 0:
-        return window
-    return replace(window, failures=window.failures - 1)
-
-
 @dataclass(frozen=True)
 class AdminLock:
     """An administrator's lock on an account, as stored on the user row."""

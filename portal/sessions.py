@@ -130,43 +130,6 @@ def report(user_id, session_id):
     return bool(flagged)
 
 
-ENDED_SHOWN = 10
-LISTED_COLUMNS = [Session.id, Session.created_at, Session.last_seen_at, Session.expires_at,
-                   Session.ended_at, Session.end_reason, Session.ip, Session.user_agent]
-
-
-def _live_and_ended():
-    """Live sessions UNION ALL the latest ended ones: one round trip for both lists."""
-    live = Session.select(*LISTED_COLUMNS).where(
-        Session.user == arg(0), Session.ended_at.is_null(), Session.expires_at > arg(1),
-        Session.last_seen_at > arg(2))
-    latest_ended = (Session.select(*LISTED_COLUMNS)
-                    .where(Session.user == arg(0), Session.ended_at.is_null(False))
-                    .order_by(Session.ended_at.desc()).limit(arg(3)).alias("_latest_ended"))
-    # SQLite takes no ORDER BY/LIMIT in a UNION's part, so the ended part is a subquery
-    # (named with a leading underscore, as the EXPLAIN test expects of subqueries).
-    return live.union_all(Session.select(
-        *[getattr(latest_ended.c, column.column_name) for column in LISTED_COLUMNS])
-        .from_(latest_ended))
-
-
-LIVE_AND_ENDED = Prepared(_live_and_ended)
-
-
-def live_and_ended(user_id):
-    """Return the user's live sessions (most recently active first) and ten latest ended ones."""
-    now = clock.now()
-    idle_since = now - timedelta(seconds=current_app.config["SESSION_IDLE"])
-    names = [c.name for c in LISTED_COLUMNS]
-    rows = [dict(zip(names, row, strict=True))
-            for row in LIVE_AND_ENDED.rows(user_id, now, idle_since, ENDED_SHOWN)]
-    live = [row for row in rows if row["ended_at"] is None]
-    ended = [row for row in rows if row["ended_at"] is not None]
-    live.sort(key=lambda row: row["last_seen_at"], reverse=True)
-    ended.sort(key=lambda row: row["ended_at"], reverse=True)
-    return live, ended
-
-
 def list_reported(user_id, limit=20):
     """Return the sessions the user reported as not theirs, newest first (for admins)."""
     return list(Session.select(Session.id, Session.created_at, Session.reported_at,

@@ -1,9 +1,9 @@
 """The credential check behind the login form; every call records exactly one attempt.
 
 It runs in three steps so that no lock is held while argon2 works:
-1. reserve (one short transaction): refuse a throttled IP or a locked account, and
-   otherwise count this attempt as a failure *in advance*, so a burst of parallel
-   attempts can never get past the threshold;
+1. reserve (one short transaction): look the account up, refuse a throttled IP or
+   a locked account, and otherwise count this attempt as a failure *in advance*, so
+   a burst of parallel attempts can never get past the threshold;
 2. verify the password (a dummy verification for unknown or locked accounts, so
    every failure takes the same time and reads the same);
 3. settle (one short transaction): record the attempt; a success takes the
@@ -56,6 +56,7 @@ class Reservation:
     """What step 1 decided, and the counter values step 3 needs."""
 
     verdict: str
+    user: User | None = None
     device: str = UNKNOWN_DEVICE
     before: lockout.Budget | None = None
     after: lockout.Budget | None = None
@@ -69,7 +70,6 @@ class Attempt:
 
     typed: str
     account: str
-    user: User | None
     client: object
     device_id: str | None
     request_id: str
@@ -82,10 +82,8 @@ def account_key(typed):
 
 def check_credentials(typed_username, password, client, request_id, device_id=None):
     """Sign in under the lockout policy: record the attempt, start a session on success."""
-    account = account_key(typed_username)
-    # Always one lookup, whatever was typed: unknown names cost what known ones cost.
-    user = find_user(account)
-    attempt = Attempt(typed_username, account, user, client, device_id, request_id)
+    attempt = Attempt(typed_username, account_key(typed_username), client, device_id,
+                      request_id)
     reservation, reason = check(attempt, password)
     session = settle(attempt, reason, reservation)
     return Outcome(session.user if session else None, reason, reservation.retry_after, session)
@@ -93,7 +91,7 @@ def check_credentials(typed_username, password, client, request_id, device_id=No
 
 def confirm_password(user, password, client, request_id, device_id=None):
     """Check a signed-in user's password (to change it); failures count like sign-in ones."""
-    attempt = Attempt(user.username, user.username, user, client, device_id, request_id)
+    attempt = Attempt(user.username, user.username, client, device_id, request_id)
     reservation, reason = check(attempt, password)
     if reason != attempts.OK:
         settle(attempt, reason, reservation)
@@ -109,10 +107,10 @@ def check(attempt, password):
     policy = lockout.Policy.from_config(current_app.config)
     reservation = reserve(attempt, clock.now(), policy)
     if reservation.verdict == PROCEED:
-        return reservation, verify(attempt.user, password)
+        return reservation, verify(reservation.user, password)
     if reservation.verdict == attempts.LOCKED:
         passwords.verify_dummy(password)  # a locked account answers as slowly as any other
-        if attempt.user is None:
+        if reservation.user is None:
             return reservation, attempts.UNKNOWN_USER
     return reservation, reservation.verdict
 
@@ -120,29 +118,31 @@ def check(attempt, password):
 def reserve(attempt, now, policy):
     """Step 1: refuse a throttled IP or locked account, else count a failure in advance."""
     with database.atomic():
+        # Always one lookup, whatever was typed: unknown names cost what known ones cost.
+        # It reads the administrator's lock too, so it is in this transaction.
+        user = find_user(attempt.account)
         ip_key = ipaddr.throttle_key(attempt.client.ip)
         window = counters.load_ip(ip_key)
         if lockout.ip_throttled(window, now, policy):
             retry = lockout.ip_retry_after(lockout.ip_current(window, now, policy), now, policy)
-            return Reservation(attempts.THROTTLED, retry_after=retry)
+            return Reservation(attempts.THROTTLED, user, retry_after=retry)
         window = lockout.ip_after_failure(window, now, policy)
         counters.save_ip(ip_key, window)
         known = counters.is_known_device(attempt.account, attempt.device_id)
         device = attempt.device_id if known else UNKNOWN_DEVICE
         before = lockout.forget_old(counters.load_budget(attempt.account, device), now, policy)
-        if admin_lock(attempt.account).holds(now) or lockout.is_locked(before, now):
-            return Reservation(attempts.LOCKED, device=device, ip_window=window)
+        admin_lock = lockout.AdminLock.of(user) if user else lockout.AdminLock()
+        if admin_lock.holds(now) or lockout.is_locked(before, now):
+            return Reservation(attempts.LOCKED, user, device=device, ip_window=window)
         after = lockout.after_failure(before, now, policy)
         counters.save_budget(attempt.account, device, after)
-        return Reservation(PROCEED, device, before, after, window)
+        return Reservation(PROCEED, user, device, before, after, window)
 
 
 # Every sign-in runs these; they are compiled once (portal.db.Prepared).
 USER_COLUMNS = [User.id, User.username, User.password_hash, User.is_admin, User.lock_reason,
                 User.locked_at, User.locked_until, User.locked_by]
 USER_BY_NAME = Prepared(lambda: User.select(*USER_COLUMNS).where(User.username == arg(0)))
-LOCK_BY_NAME = Prepared(lambda: User.select(User.lock_reason, User.locked_at, User.locked_until,
-                                            User.locked_by).where(User.username == arg(0)))
 NOTE_SUCCESS = Prepared(lambda: User.update(last_success_at=arg(1)).where(User.id == arg(0)))
 NOTE_FAILURE = Prepared(lambda: User.update(last_failure_at=arg(1))
                         .where(User.username == arg(0)))
@@ -155,12 +155,6 @@ def find_user(account):
         return None
     return User(**{column.name: value for column, value in zip(USER_COLUMNS, rows[0],
                                                                strict=True)})
-
-
-def admin_lock(account):
-    """Return the administrator's lock on the account as it stands now (none for no account)."""
-    rows = LOCK_BY_NAME.rows(account)
-    return lockout.AdminLock(*rows[0]) if rows else lockout.AdminLock()
 
 
 def verify(user, password):
@@ -182,14 +176,14 @@ def settle(attempt, reason, reservation):
         else:
             session = None
             fail(attempt, reservation)
-        attempts.record(attempt.typed, attempt.user, reason, attempt.client, attempt.request_id,
-                        session.id if session else None)
+        attempts.record(attempt.typed, reservation.user, reason, attempt.client,
+                        attempt.request_id, session.id if session else None)
     return session
 
 
 def succeed(attempt, reservation):
     """Take the advance failure back, forget the budget, remember the device, start a session."""
-    user, now = attempt.user, clock.now()
+    user, now = reservation.user, clock.now()
     take_back(reservation, attempt.client.ip)
     counters.save_budget(attempt.account, reservation.device, lockout.after_success())
     counters.remember_device(attempt.account, attempt.device_id or devices.ensure_id())
@@ -207,15 +201,13 @@ def fail(attempt, reservation):
         current = counters.load_budget(attempt.account, reservation.device)
         locked_now = current.locked_at == after.locked_at and current.lockouts == after.lockouts
     NOTE_FAILURE.write(attempt.account, clock.now())
-    if locked_now and attempt.user is not None:
-        apply_policy_lock(attempt.user, after, reservation.device)
+    if locked_now and reservation.user is not None:
+        apply_policy_lock(reservation.user, after, reservation.device)
 
 
 def take_back(reservation, ip):
     """Undo the failure counted in advance for an IP whose attempt succeeded."""
-    key = ipaddr.throttle_key(ip)
-    window = counters.load_ip(key)
-    counters.save_ip(key, lockout.ip_after_success(window, reservation.ip_window))
+    counters.take_back_ip(ipaddr.throttle_key(ip), reservation.ip_window)
 
 
 def apply_policy_lock(user, budget, device):

@@ -7,6 +7,7 @@ from flask import redirect
 from flask import render_template
 from flask import url_for
 
+from portal import activity
 from portal import attempts
 from portal import client
 from portal import devices
@@ -33,11 +34,11 @@ def sessions_page():
 def sessions_context():
     """Return what the sessions page and its partial show."""
     user_id = g.user.id
-    recent = attempts.for_user(user_id)
-    live, ended = sessions.live_and_ended(user_id)
-    return {"sessions": live, "current_id": g.session.id, "ended": ended, "attempts": recent,
+    listed = activity.of(user_id)
+    return {"sessions": listed.live, "current_id": g.session.id, "ended": listed.ended,
+            "attempts": listed.attempts,
             "failures_since": attempts.failures_since_previous_success(
-                user_id, g.session.created_at, recent)}
+                user_id, g.session.created_at, listed.attempts)}
 
 
 @bp.post("/sessions/<session_id>/revoke")

@@ -11,6 +11,7 @@ from flask import request
 from flask import stream_with_context
 from flask import url_for
 
+from portal import activity
 from portal import attempts
 from portal import audit
 from portal import client
@@ -165,9 +166,10 @@ def render_user_page(user, form, status=200):
     state = locks.state_of(user)
     by_policy = state.kind in ("temporary", "permanent")
     caused_by = attempts.failures_before(user.id, state.since, 20) if by_policy else []
+    listed = activity.of(user.id, attempts_shown=50)
     return render_template(
         "admin/user_detail.html", user=user, state=state, form=form,
         caused_by=caused_by, events=audit.for_user(user.id),
-        attempts=attempts.for_user(user.id, 50), sessions=sessions.live_and_ended(user.id)[0],
+        attempts=listed.attempts, sessions=listed.live,
         reported=sessions.list_reported(user.id),
         locked_devices=locks.locked_devices(user)), status

@@ -173,8 +173,8 @@ def test_password_change_needs_the_current_password_and_ends_other_sessions(app,
     assert auth.login("alice", "new password 1").status_code == 302
 
 
-def test_live_sessions_and_the_ten_latest_ended_come_newest_first(app, auth):
-    from portal import sessions
+def test_live_sessions_the_ten_latest_ended_and_latest_attempts_come_newest_first(app, auth):
+    from portal import activity
     user = auth.create()
     now = clock.now()
     later = now + timedelta(hours=1)
@@ -189,6 +189,15 @@ def test_live_sessions_and_the_ten_latest_ended_come_newest_first(app, auth):
         for n in range(3):
             add(f"live{n}", now - timedelta(minutes=n))
         add("idle", now - timedelta(days=1))
-        live, ended = sessions.live_and_ended(user.id)
-    assert [s["id"] for s in live] == ["live0", "live1", "live2"]
-    assert [s["id"] for s in ended] == [f"ended{n:02}" for n in range(10)]
+        for n in range(25):
+            LoginAttempt.create(at=now - timedelta(minutes=n), username="alice",
+                                username_key="alice", user=user.id, outcome="failure",
+                                reason=f"r{n:02}", ip="127.0.0.1", ip_key="x",
+                                user_agent="", request_id="x")
+        listed = activity.of(user.id)
+    assert [s["id"] for s in listed.live] == ["live0", "live1", "live2"]
+    assert [s["id"] for s in listed.ended] == [f"ended{n:02}" for n in range(10)]
+    assert listed.ended[0]["end_reason"] == "logout"
+    assert listed.ended[0]["created_at"] == now - timedelta(days=2)
+    assert [a["reason"] for a in listed.attempts] == [f"r{n:02}" for n in range(20)]
+    assert listed.attempts[0]["at"] == now and listed.attempts[0]["session"] is None

@@ -124,7 +124,7 @@ def test_a_lost_statement_in_a_deferred_write_is_prepared_again(probe):
     assert names() == [("a",), ("c",)]
 
 
-def test_a_successful_sign_in_on_postgresql_takes_seven_round_trips_eight_from_a_known_device(
+def test_a_successful_sign_in_on_postgresql_takes_five_round_trips_six_from_a_known_device(
         app, auth, monkeypatch):
     needs_postgresql()
     auth.create("alice", "correct horse")
@@ -133,14 +133,14 @@ def test_a_successful_sign_in_on_postgresql_takes_seven_round_trips_eight_from_a
         auth.logout()
     sent = count_round_trips(monkeypatch)
     assert auth.login("alice", "correct horse").status_code == 302
-    # The user; the reservation (IP window, known device, budget, admin lock, COMMIT);
-    # the settlement (IP window, then its six writes with COMMIT).
-    assert len(sent) == 8, "\n".join(map(str, sent))
+    # The reservation: the user, the IP window, the known device, the budget, COMMIT;
+    # the settlement: its six writes with COMMIT.
+    assert len(sent) == 6, "\n".join(map(str, sent))
     sent.clear()
     new_browser = app.test_client()
     assert new_browser.post("/login", data={"username": "alice",
                                             "password": "correct horse"}).status_code == 302
-    assert len(sent) == 7, "\n".join(map(str, sent))
+    assert len(sent) == 5, "\n".join(map(str, sent))
 
 
 def count_round_trips(monkeypatch):

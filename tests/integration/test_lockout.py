@@ -154,3 +154,21 @@ def test_successes_do_not_use_up_the_ip_budget(auth):
         assert auth.login().status_code == 302
     fail(auth, 2)
     assert auth.login().status_code == 302
+
+
+def test_a_success_takes_back_its_advance_ip_failure_in_the_same_window_only(app):
+    from portal import counters
+    from portal.lockout import IpWindow
+    from portal.models import IpThrottle
+
+    start = clock.now()
+    with app.app_context():
+        IpThrottle.create(ip="203.0.113.7", started_at=start, failures=2)
+        counters.take_back_ip("203.0.113.7", IpWindow(started_at=start, failures=2))
+        assert IpThrottle.get().failures == 1
+        # A window that started since counts other failures: nothing to take back there.
+        counters.take_back_ip("203.0.113.7", IpWindow(started_at=start - timedelta(hours=1)))
+        assert IpThrottle.get().failures == 1
+        counters.take_back_ip("203.0.113.7", IpWindow(started_at=start, failures=1))
+        counters.take_back_ip("203.0.113.7", IpWindow(started_at=start, failures=1))
+        assert IpThrottle.get().failures == 0  # never below zero

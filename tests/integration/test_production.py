@@ -71,12 +71,14 @@ def test_cli_then_gunicorn_sign_in_and_out(app, database_url):
 def parallel_logins(server, plan):
     """POST every (username, password) of the plan at once; return the status codes."""
     http, token = csrf_session(server.url)
-    http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=len(plan)))
+    # Each attempt sends the same cookies: a shared cookie jar would take a success's
+    # cookies (and its new CSRF secret) into the attempts not sent yet.
+    cookies = http.cookies.get_dict()
 
     def attempt(credentials):
         data = {"csrf_token": token, "username": credentials[0], "password": credentials[1]}
-        return http.post(f"{server.url}/login", data=data, allow_redirects=False,
-                         timeout=30).status_code
+        return requests.post(f"{server.url}/login", data=data, cookies=cookies,
+                             allow_redirects=False, timeout=30).status_code
     with ThreadPoolExecutor(len(plan)) as pool:
         return list(pool.map(attempt, plan))
 

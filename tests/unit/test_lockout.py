@@ -115,10 +115,3 @@ def test_ip_window_runs_from_its_first_failure():
     assert not lockout.ip_throttled(window, T0 + 15 * MIN, policy)
     fresh = lockout.ip_after_failure(window, T0 + 15 * MIN, policy)
     assert fresh == IpWindow(started_at=T0 + 15 * MIN, failures=1)
-
-
-def test_ip_success_takes_back_its_advance_failure_in_the_same_window_only():
-    reserved = lockout.ip_after_failure(IpWindow(), T0, POLICY)
-    assert lockout.ip_after_success(reserved, reserved).failures == 0
-    other = IpWindow(started_at=T0 + MIN, failures=1)
-    assert lockout.ip_after_success(other, reserved) == other

@@ -1,0 +1,98 @@
+"""An account's sessions and latest sign-in attempts, read in one query.
+
+The sessions page (and the admin's user page) shows three lists: the live
+sessions, the latest ended ones and the latest attempts. As three queries they
+would be three round trips to PostgreSQL, each about as costly as rendering a
+table; as one UNION ALL they are one. Both tables' rows take one shape: a kind,
+then the columns below, NULL where a table has no such column.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from peewee import SQL
+
+from portal import clock
+from portal.db import Prepared
+from portal.db import arg
+from portal.models import LoginAttempt
+from portal.models import Session
+
+ENDED_SHOWN = 10
+ATTEMPTS_SHOWN = 20
+LIVE, ENDED, ATTEMPT = "live", "ended", "attempt"
+NULL = SQL("NULL")
+
+# The shared row shape (after its kind), and what each list's dicts hold.
+SHAPE = ["id", "at", "last_seen_at", "expires_at", "ended_at", "reason", "outcome", "ip",
+         "user_agent", "session"]
+SESSION_KEYS = {"id": "id", "created_at": "at", "last_seen_at": "last_seen_at",
+                "expires_at": "expires_at", "ended_at": "ended_at", "end_reason": "reason",
+                "ip": "ip", "user_agent": "user_agent"}
+ATTEMPT_KEYS = {key: key for key in ("at", "outcome", "reason", "ip", "user_agent", "session")}
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What an account's pages list: sessions and attempts as dicts, newest first."""
+
+    live: list
+    ended: list
+    attempts: list
+
+
+def _session_columns(source):
+    """The shared shape, filled from session columns (of the table or a subquery)."""
+    return [source.id, source.created_at, source.last_seen_at, source.expires_at,
+            source.ended_at, source.end_reason, NULL, source.ip, source.user_agent, NULL]
+
+
+def _attempt_columns(source):
+    """The shared shape, filled from attempt columns (of a subquery)."""
+    return [NULL, source.at, NULL, NULL, NULL, source.reason, source.outcome, source.ip,
+            source.user_agent, source.session]
+
+
+def _kind(kind):
+    return SQL(f"'{kind}'")
+
+
+def _activity():
+    live = Session.select(_kind(LIVE), *_session_columns(Session)).where(
+        Session.user == arg(0), Session.ended_at.is_null(), Session.expires_at > arg(1),
+        Session.last_seen_at > arg(2))
+    # SQLite takes no ORDER BY/LIMIT in a UNION's part, so the latest-first parts are
+    # subqueries (named with a leading underscore, as the EXPLAIN test expects of them).
+    ended = (Session.select(*[getattr(Session, key) for key in SESSION_KEYS])
+             .where(Session.user == arg(0), Session.ended_at.is_null(False))
+             .order_by(Session.ended_at.desc()).limit(arg(3)).alias("_latest_ended"))
+    tried = (LoginAttempt.select(LoginAttempt.at, LoginAttempt.outcome, LoginAttempt.reason,
+                                 LoginAttempt.ip, LoginAttempt.user_agent, LoginAttempt.session)
+             .where(LoginAttempt.user == arg(0))
+             .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc()).limit(arg(4))
+             .alias("_latest_attempts"))
+    return (live
+            .union_all(Session.select(_kind(ENDED), *_session_columns(ended.c)).from_(ended))
+            .union_all(LoginAttempt.select(_kind(ATTEMPT), *_attempt_columns(tried.c))
+                       .from_(tried)))
+
+
+ACTIVITY = Prepared(_activity)
+
+
+def of(user_id, attempts_shown=ATTEMPTS_SHOWN):
+    """Return the account's live sessions (most recently active first), its latest ended
+    sessions and its latest attempts."""
+    now = clock.now()
+    idle_since = now - timedelta(seconds=current_app.config["SESSION_IDLE"])
+    lists = {LIVE: [], ENDED: [], ATTEMPT: []}
+    for kind, *values in ACTIVITY.rows(user_id, now, idle_since, ENDED_SHOWN, attempts_shown):
+        row = dict(zip(SHAPE, values, strict=True))
+        keys = ATTEMPT_KEYS if kind == ATTEMPT else SESSION_KEYS
+        lists[kind].append({key: row[column] for key, column in keys.items()})
+    # A UNION ALL keeps no order: sort each list (stable, so ties keep the query's order).
+    lists[LIVE].sort(key=lambda s: s["last_seen_at"], reverse=True)
+    lists[ENDED].sort(key=lambda s: s["ended_at"], reverse=True)
+    lists[ATTEMPT].sort(key=lambda a: a["at"], reverse=True)
+    return Activity(lists[LIVE], lists[ENDED], lists[ATTEMPT])
