@@ -6,6 +6,7 @@ row 5,000,000, with one query whatever its size.
 """
 
 import re
+from collections import namedtuple
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import fields
@@ -141,6 +142,12 @@ def text_condition(text):
     return LoginAttempt.username.contains(text) | LoginAttempt.user_agent.contains(text)
 
 
+# A history row: plain values with attribute access, the cheapest rows for Jinja to read.
+# (Peewee's .namedtuples() would build this class anew for every query.)
+Row = namedtuple("Row", ["id", "at", "username", "outcome", "reason", "ip", "user_agent",
+                         "account"])
+
+
 def matching(filters, before=None):
     """Return the query of attempts matching the filters (newest first), with account names."""
     query = (LoginAttempt
@@ -157,8 +164,7 @@ def matching(filters, before=None):
 
 def page(filters, before=None, limit=PAGE_SIZE):
     """Return (rows, cursor of the next page or None): one query."""
-    # Named tuples: plain values with attribute access, the cheapest rows for Jinja to read.
-    rows = list(matching(filters, before).limit(limit + 1).namedtuples())
+    rows = [Row._make(row) for row in matching(filters, before).limit(limit + 1).tuples()]
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (make_cursor(rows[-1]) if more else None)

@@ -2,9 +2,9 @@
 
 import logging
 import re
+import secrets
 import sys
 import time
-import uuid
 
 from flask import current_app
 from flask import g
@@ -32,12 +32,12 @@ def assign_request_id():
     g.started = time.perf_counter()
     offered = request.headers.get("X-Request-ID", "")
     trusted = current_app.config["TRUSTED_PROXIES"] > 0 and REQUEST_ID.match(offered)
-    g.request_id = offered if trusted else uuid.uuid4().hex
+    g.request_id = offered if trusted else secrets.token_hex(16)
 
 
 def request_id():
     """Return this request's id."""
-    return g.get("request_id") or uuid.uuid4().hex
+    return g.get("request_id") or secrets.token_hex(16)
 
 
 def echo_request_id(response):
