@@ -82,7 +82,7 @@ class PostgresqlPool(PooledPostgresqlDatabase):
     reads (`Prepared.write`) wait, and travel in one message with the transaction's
     next statement, or with its `COMMIT`. The server runs them in the same order,
     in the same transaction, so what commits is unchanged; a sign-in's second
-    transaction is two round trips instead of nine. The price: a deferred write that
+    transaction is one round trip instead of nine. The price: a deferred write that
     fails reports at the next statement, so only writes that cannot fail but for
     database trouble are deferred, and any failure still rolls the whole
     transaction back.
