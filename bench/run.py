@@ -94,7 +94,7 @@ def add(measure, portal, baseline="", ratio="", target=""):
     print(f"  {measure}: {portal} {baseline} {ratio}", flush=True)
 
 
-def page_cost(env, rounds=3):
+def page_cost(env, rounds=5):
     """Section 1: the signed-in sessions page against hello-world, same gunicorn settings.
 
     Both servers run at once and the load alternates between them, `rounds` times:
@@ -115,7 +115,7 @@ def page_cost(env, rounds=3):
         f"{page_rps:,.0f}", f"{hello_rps:,.0f}", f"{ratio:.2f}x", ">=0.25x")
 
 
-def login_cost(env, rounds=3):
+def login_cost(env, rounds=5):
     """Section 2: successful sign-ins per second against cores / argon2 verify time.
 
     The ceiling is every core hashing at once, as under a login storm (argon2id is
