@@ -23,14 +23,16 @@ ENDED_SHOWN = 10
 ATTEMPTS_SHOWN = 20
 LIVE, ENDED, ATTEMPT = "live", "ended", "attempt"
 NULL = SQL("NULL")
+NO_ID = SQL("CAST(NULL AS BIGINT)")  # PostgreSQL types a UNION's bare NULLs as text
 
 # The shared row shape (after its kind), and what each list's dicts hold.
 SHAPE = ["id", "at", "last_seen_at", "expires_at", "ended_at", "reason", "outcome", "ip",
-         "user_agent", "session"]
+         "user_agent", "session", "attempt_id"]
 SESSION_KEYS = {"id": "id", "created_at": "at", "last_seen_at": "last_seen_at",
                 "expires_at": "expires_at", "ended_at": "ended_at", "end_reason": "reason",
                 "ip": "ip", "user_agent": "user_agent"}
-ATTEMPT_KEYS = {key: key for key in ("at", "outcome", "reason", "ip", "user_agent", "session")}
+ATTEMPT_KEYS = {"id": "attempt_id", **{key: key for key in ("at", "outcome", "reason", "ip",
+                                                               "user_agent", "session")}}
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,13 @@ class Activity:
 def _session_columns(source):
     """The shared shape, filled from session columns (of the table or a subquery)."""
     return [source.id, source.created_at, source.last_seen_at, source.expires_at,
-            source.ended_at, source.end_reason, NULL, source.ip, source.user_agent, NULL]
+            source.ended_at, source.end_reason, NULL, source.ip, source.user_agent, NULL, NO_ID]
 
 
 def _attempt_columns(source):
     """The shared shape, filled from attempt columns (of a subquery)."""
     return [NULL, source.at, NULL, NULL, NULL, source.reason, source.outcome, source.ip,
-            source.user_agent, source.session]
+            source.user_agent, source.session, source.id]
 
 
 def _kind(kind):
@@ -67,8 +69,9 @@ def _activity():
     ended = (Session.select(*[getattr(Session, key) for key in SESSION_KEYS])
              .where(Session.user == arg(0), Session.ended_at.is_null(False))
              .order_by(Session.ended_at.desc()).limit(arg(3)).alias("_latest_ended"))
-    tried = (LoginAttempt.select(LoginAttempt.at, LoginAttempt.outcome, LoginAttempt.reason,
-                                 LoginAttempt.ip, LoginAttempt.user_agent, LoginAttempt.session)
+    tried = (LoginAttempt.select(LoginAttempt.id, LoginAttempt.at, LoginAttempt.outcome,
+                                 LoginAttempt.reason, LoginAttempt.ip, LoginAttempt.user_agent,
+                                 LoginAttempt.session)
              .where(LoginAttempt.user == arg(0))
              .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc()).limit(arg(4))
              .alias("_latest_attempts"))
@@ -91,8 +94,8 @@ def of(user_id, attempts_shown=ATTEMPTS_SHOWN):
         row = dict(zip(SHAPE, values, strict=True))
         keys = ATTEMPT_KEYS if kind == ATTEMPT else SESSION_KEYS
         lists[kind].append({key: row[column] for key, column in keys.items()})
-    # A UNION ALL keeps no order: sort each list (stable, so ties keep the query's order).
+    # A UNION ALL keeps no order: sort each list as its part was ordered.
     lists[LIVE].sort(key=lambda s: s["last_seen_at"], reverse=True)
     lists[ENDED].sort(key=lambda s: s["ended_at"], reverse=True)
-    lists[ATTEMPT].sort(key=lambda a: a["at"], reverse=True)
+    lists[ATTEMPT].sort(key=lambda a: (a["at"], a["id"]), reverse=True)
     return Activity(lists[LIVE], lists[ENDED], lists[ATTEMPT])

@@ -15,12 +15,14 @@ import weakref
 from peewee import DatabaseError
 from peewee import DatabaseProxy
 from peewee import InterfaceError
+from peewee import InternalError
 from peewee import OperationalError
 from peewee import Value
 from playhouse.db_url import parse
 from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.pool import PooledSqliteDatabase
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from portal.config import ConfigError
 
@@ -104,9 +106,19 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         return super()._is_closed(conn)
 
     def _close(self, conn, close_conn=False):
-        self._deferred().clear()
+        self._discard_deferred(conn)
         self._handed_back_at[conn] = time.monotonic()
         super()._close(conn, close_conn)
+
+    def _discard_deferred(self, conn):
+        """Drop the waiting statements; return True when BEGIN was among them (never sent)."""
+        deferred = self._deferred()
+        never_began = deferred[:1] == [BEGIN]
+        if any(statement.startswith(b"PREPARE ") for statement in deferred):
+            # Counted as prepared when queued, but never sent: prepare afresh next time.
+            _RESET_NEEDED.add(conn)
+        deferred.clear()
+        return never_began
 
     def _deferred(self):
         """Return this thread's statements waiting for the next round trip (SQL bytes)."""
@@ -180,16 +192,21 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         deferred = self._deferred()
         if deferred == [BEGIN]:  # nothing ran: there is no transaction on the server
             deferred.clear()
-        elif deferred:
+            return
+        if self.connection().get_transaction_status() == TRANSACTION_STATUS_INERROR:
+            # A deferred write failed, and code meant for another error caught it (say,
+            # around a nested atomic()): PostgreSQL would turn this COMMIT into a silent
+            # ROLLBACK. Fail instead, as the write would have failed where it was made.
+            raise InternalError("the transaction was aborted by an earlier error; "
+                                "nothing was committed")
+        if deferred:
             self._send_deferred(b"COMMIT")
         else:
             super().commit()
 
     def rollback(self):
-        deferred = self._deferred()
-        never_began = deferred[:1] == [BEGIN]
-        deferred.clear()  # they belong to the transaction being undone
-        if not never_began:
+        # The waiting statements belong to the transaction being undone.
+        if not self._discard_deferred(self.connection()):
             super().rollback()
 
 

@@ -124,6 +124,37 @@ def test_a_lost_statement_in_a_deferred_write_is_prepared_again(probe):
     assert names() == [("a",), ("c",)]
 
 
+def test_a_statement_first_used_in_a_rolled_back_transaction_is_prepared_later(probe):
+    needs_postgresql()
+    add = Prepared(lambda: Probe.insert(name=arg(0)))
+    with pytest.raises(Boom), db.database.atomic():
+        add.write("a")  # its PREPARE waits with it...
+        raise Boom  # ...and is dropped with the transaction
+    with db.database.atomic():
+        add.write("b")
+    db.database.close()  # back to the pool, as at the end of a request
+    with pytest.raises(Boom), db.database.atomic():
+        db.database.execute_sql("SELECT 1")
+        Prepared(lambda: Probe.insert(name=arg(0))).write("c")
+        raise Boom
+    db.database.close()
+    ADD.write("d")
+    assert names() == [("b",), ("d",)]
+
+
+def test_a_deferred_error_caught_by_other_code_still_fails_the_commit(probe):
+    ADD.write("taken")
+    with pytest.raises(peewee.DatabaseError), db.database.atomic():
+        ADD.write("kept only if the transaction commits")
+        ADD.write("taken")  # on PostgreSQL this reports with the next statement...
+        try:
+            with db.database.atomic():  # ...the SAVEPOINT, inside this try
+                ADD.write("inner")
+        except peewee.IntegrityError:
+            pass  # meant for the inner block
+    assert names() == [("taken",)]
+
+
 def test_a_successful_sign_in_on_postgresql_takes_five_round_trips_six_from_a_known_device(
         app, auth, monkeypatch):
     needs_postgresql()
