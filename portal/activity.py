@@ -57,6 +57,7 @@ def _attempt_columns(source):
 
 
 def _kind(kind):
+    """The literal that tags a part's rows (one of our constants, never user input)."""
     return SQL(f"'{kind}'")
 
 

@@ -42,7 +42,7 @@ def record(username, user, reason, client, request_id, session_id=None):
                                                                    USER_AGENT_MAX),
            "request_id": request_id, "session": session_id}
     NEW_ATTEMPT.write(*[row[name] for name in ATTEMPT_FIELDS],
-                        users.normalize_username(row["username"]), ipaddr.key(client.ip))
+                      users.normalize_username(row["username"]), ipaddr.key(client.ip))
     log.info(json.dumps({
         "event": "login_attempt", "time": row["at"].isoformat() + "Z", "outcome": outcome,
         "reason": reason, "username": row["username"], "user_id": row["user"],

@@ -36,7 +36,7 @@ def start(user, ip, user_agent):
                       expires_at=now + timedelta(seconds=current_app.config["SESSION_MAX_AGE"]),
                       ip=bounded(ip, IP_MAX), user_agent=bounded(user_agent, USER_AGENT_MAX))
     NEW_SESSION.write(session.id, user.id, now, session.expires_at, session.ip,
-                        session.user_agent)
+                      session.user_agent)
     return session
 
 
