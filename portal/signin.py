@@ -118,19 +118,22 @@ def check(attempt, password):
 def reserve(attempt, now, policy):
     """Step 1: refuse a throttled IP or locked account, else count a failure in advance."""
     with database.atomic():
-        # Always one lookup, whatever was typed: unknown names cost what known ones cost.
-        # It reads the administrator's lock too, so it is in this transaction.
-        user = find_user(attempt.account)
+        # Always one lookup of the account, whatever was typed and whatever stops the
+        # attempt: unknown names cost what known ones cost.
         ip_key = ipaddr.throttle_key(attempt.client.ip)
         window = counters.load_ip(ip_key)
         if lockout.ip_throttled(window, now, policy):
             retry = lockout.ip_retry_after(lockout.ip_current(window, now, policy), now, policy)
-            return Reservation(attempts.THROTTLED, user, retry_after=retry)
+            return Reservation(attempts.THROTTLED, find_user(attempt.account),
+                               retry_after=retry)
         window = lockout.ip_after_failure(window, now, policy)
         counters.save_ip(ip_key, window)
         known = counters.is_known_device(attempt.account, attempt.device_id)
         device = attempt.device_id if known else UNKNOWN_DEVICE
         before = lockout.forget_old(counters.load_budget(attempt.account, device), now, policy)
+        # Read after the budget's row lock: an unlock (which resets the budgets first)
+        # that this attempt waited for is seen, and any admin lock is as fresh as can be.
+        user = find_user(attempt.account)
         admin_lock = lockout.AdminLock.of(user) if user else lockout.AdminLock()
         if admin_lock.holds(now) or lockout.is_locked(before, now):
             return Reservation(attempts.LOCKED, user, device=device, ip_window=window)

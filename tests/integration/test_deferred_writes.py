@@ -164,7 +164,7 @@ def test_a_successful_sign_in_on_postgresql_takes_five_round_trips_six_from_a_kn
         auth.logout()
     sent = count_round_trips(monkeypatch)
     assert auth.login("alice", "correct horse").status_code == 302
-    # The reservation: the user, the IP window, the known device, the budget, COMMIT;
+    # The reservation: the IP window, the known device, the budget, the user, COMMIT;
     # the settlement: its six writes with COMMIT.
     assert len(sent) == 6, "\n".join(map(str, sent))
     sent.clear()
