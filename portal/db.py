@@ -114,7 +114,7 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         """Drop the waiting statements; return True when BEGIN was among them (never sent)."""
         deferred = self._deferred()
         never_began = deferred[:1] == [BEGIN]
-        if any(statement.startswith(b"PREPARE ") for statement in deferred):
+        if holds_prepare(deferred):
             # Counted as prepared when queued, but never sent: prepare afresh next time.
             _RESET_NEEDED.add(conn)
         deferred.clear()
@@ -161,7 +161,7 @@ class PostgresqlPool(PooledPostgresqlDatabase):
             # gives some): the values are already quoted in, so every % is a literal one.
             return self._execute(b"; ".join(statements).replace(b"%", b"%%"), ())
         except DatabaseError:
-            if any(statement.startswith(b"PREPARE ") for statement in statements):
+            if holds_prepare(statements):
                 # The server stopped at the failing statement: a PREPARE after it never
                 # ran, so prepare everything afresh on this connection's next use.
                 _RESET_NEEDED.add(self.connection())
@@ -171,7 +171,7 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         try:
             return super().execute_sql(sql, params)
         except DatabaseError as error:
-            if getattr(getattr(error, "orig", None), "pgcode", None) in STALE_STATEMENT:
+            if is_stale(error):
                 # The server lost a prepared statement, or a schema change altered what
                 # it returns: prepare them all afresh on this connection's next use.
                 _RESET_NEEDED.add(self.connection())
@@ -211,6 +211,16 @@ class PostgresqlPool(PooledPostgresqlDatabase):
 
 
 BEGIN = b"BEGIN"
+
+
+def holds_prepare(statements):
+    """Return True when a PREPARE is among these SQL statements (bytes)."""
+    return any(statement.startswith(b"PREPARE ") for statement in statements)
+
+
+def is_stale(error):
+    """Return True for an error saying a prepared statement is gone or out of date."""
+    return getattr(getattr(error, "orig", None), "pgcode", None) in STALE_STATEMENT
 
 
 def server_has_spoken(conn):
@@ -289,7 +299,7 @@ class Prepared:
         try:
             return self._execute_prepared(compiled, values, later)
         except DatabaseError as error:
-            if getattr(getattr(error, "orig", None), "pgcode", None) not in STALE_STATEMENT:
+            if not is_stale(error):
                 raise
             # Outside a transaction the statements can be prepared afresh at once (the
             # pool marked the connection); inside one the transaction is lost, and the
@@ -329,7 +339,7 @@ def _send(sql, values, later):
 
 
 # The statements prepared on each PostgreSQL connection (a new connection has none), and
-# the connections whose prepared statements went stale (see Prepared.execute).
+# the connections whose prepared statements went stale (see PostgresqlPool._execute).
 _PREPARED_ON = weakref.WeakKeyDictionary()
 _RESET_NEEDED = weakref.WeakSet()
 # SQLSTATEs of an EXECUTE whose statement is gone (a pooler, DISCARD ALL) or whose result
