@@ -380,6 +380,24 @@ def server_form(sql, count, db):
     return "".join(numbered)
 
 
+def commit_asynchronously():
+    """Let the current transaction's COMMIT return before its WAL reaches the disk.
+
+    For a transaction whose effects are only worth keeping once a later transaction
+    commits, as a sign-in's advance failure count is with the attempt it was taken
+    for: PostgreSQL writes its log in order, so the later, synchronous COMMIT makes
+    this one durable too, and a server crash in between loses both together. Other
+    connections see the commit at once, as always. A no-op on SQLite, whose WAL
+    commits do not wait for the disk (synchronous=normal). Costs no round trip: the
+    SET travels with the transaction's next statement.
+    """
+    if isinstance(database.obj, PostgresqlPool) and database.in_transaction():
+        database.obj.defer(ASYNCHRONOUS_COMMIT)
+
+
+ASYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+
+
 def ping():
     """Return True when the database answers a trivial query."""
     try:

@@ -155,6 +155,49 @@ def test_a_deferred_error_caught_by_other_code_still_fails_the_commit(probe):
     assert names() == [("taken",)]
 
 
+def synchronous_commit():
+    return db.database.execute_sql("SHOW synchronous_commit").fetchone()[0]
+
+
+def test_an_asynchronous_commit_commits_and_ends_with_its_transaction(probe, database_url):
+    with db.database.atomic():
+        db.commit_asynchronously()
+        ADD.write("a")
+        if db.is_postgresql():
+            assert synchronous_commit() == "off"
+    assert names() == [("a",)]
+    if db.is_postgresql():
+        assert count_elsewhere(database_url) == 1
+        assert synchronous_commit() == "on"  # SET LOCAL: the next transaction waits again
+
+
+def test_an_asynchronous_commit_asked_outside_a_transaction_changes_nothing(probe):
+    db.commit_asynchronously()
+    if db.is_postgresql():
+        assert synchronous_commit() == "on"
+
+
+def test_a_sign_in_waits_for_the_disk_once_with_the_attempt_not_with_the_reservation(
+        auth, monkeypatch):
+    needs_postgresql()
+    auth.create("alice", "correct horse")
+    sent = count_round_trips(monkeypatch)
+    assert auth.login("alice", "wrong").status_code == 200
+    assert auth.login("alice", "correct horse").status_code == 302
+    transactions = [b""]
+    for sql in sent:
+        transactions[-1] += sql if isinstance(sql, bytes) else sql.encode()
+        if transactions[-1].endswith(b"COMMIT"):
+            transactions.append(b"")
+    transactions.pop()
+    relaxed = [db.ASYNCHRONOUS_COMMIT.encode() in t for t in transactions]
+    records = [b"'bad_password'" in t or b"'success', 'ok'" in t for t in transactions]
+    # Each attempt: the reservation's COMMIT does not wait; the settlement's, with the
+    # attempt's row (and, the log being written in order, the reservation), does.
+    assert relaxed == [True, False, True, False], "\n".join(map(str, transactions))
+    assert records == [False, True, False, True]
+
+
 def test_a_successful_sign_in_on_postgresql_takes_five_round_trips_six_from_a_known_device(
         app, auth, monkeypatch):
     needs_postgresql()
