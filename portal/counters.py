@@ -38,6 +38,12 @@ LOCKED_BUDGET = Prepared(lambda: FailureBudget.insert(account=arg(0), device=arg
                                                        FailureBudget.device],
                                       update={FailureBudget.account: EXCLUDED.account})
                          .returning(*BUDGET_COLUMNS))
+# The same, for a statement whose result is not read: the next statement, in the same
+# message on PostgreSQL, reads the row under the lock (see portal.signin).
+LOCK_BUDGET = Prepared(lambda: FailureBudget.insert(account=arg(0), device=arg(1))
+                       .on_conflict(conflict_target=[FailureBudget.account,
+                                                     FailureBudget.device],
+                                    update={FailureBudget.account: EXCLUDED.account}))
 SAVE_BUDGET = Prepared(lambda: FailureBudget.update(
     {column: arg(n + 2) for n, column in enumerate(BUDGET_COLUMNS)})
     .where(FailureBudget.account == arg(0), FailureBudget.device == arg(1)))
@@ -58,6 +64,11 @@ TAKE_BACK_WINDOW = Prepared(lambda: IpThrottle.update(failures=IpThrottle.failur
 def load_budget(account, device):
     """Return the budget of (account, device), locking its row (created when missing)."""
     return lockout.Budget(*LOCKED_BUDGET.rows(account, device)[0])
+
+
+def lock_budget(account, device):
+    """Lock the row of (account, device), created when missing, without reading it yet."""
+    LOCK_BUDGET.write(account, device)
 
 
 def save_budget(account, device, budget):

@@ -18,6 +18,7 @@ whether an account exists.
 from dataclasses import dataclass
 
 from flask import current_app
+from peewee import JOIN
 
 from portal import attempts
 from portal import audit
@@ -35,6 +36,7 @@ from portal.db import commit_asynchronously
 from portal.db import database
 from portal.models import TYPED_USERNAME_MAX
 from portal.models import UNKNOWN_DEVICE
+from portal.models import FailureBudget
 from portal.models import Session
 from portal.models import User
 from portal.models import bounded
@@ -135,10 +137,8 @@ def reserve(attempt, now, policy):
         counters.save_ip(ip_key, window)
         known = counters.is_known_device(attempt.account, attempt.device_id)
         device = attempt.device_id if known else UNKNOWN_DEVICE
-        before = lockout.forget_old(counters.load_budget(attempt.account, device), now, policy)
-        # Read after the budget's row lock: an unlock (which resets the budgets first)
-        # that this attempt waited for is seen, and any admin lock is as fresh as can be.
-        user = find_user(attempt.account)
+        budget, user = locked_budget_and_user(attempt.account, device)
+        before = lockout.forget_old(budget, now, policy)
         admin_lock = lockout.AdminLock.of(user) if user else lockout.AdminLock()
         if admin_lock.holds(now) or lockout.is_locked(before, now):
             return Reservation(attempts.LOCKED, user, device=device, ip_window=window)
@@ -156,12 +156,35 @@ NOTE_FAILURE = Prepared(lambda: User.update(last_failure_at=arg(1))
                         .where(User.username == arg(0)))
 
 
+# The budget that the statement before locked, and the account: one statement, run
+# after that lock with a snapshot of its own, so an unlock (which resets the budgets
+# first) that the attempt waited for is seen and any admin lock is as fresh as can be.
+# On PostgreSQL the lock travels in the same message: one round trip for both.
+BUDGET_AND_USER = Prepared(lambda: (
+    FailureBudget.select(*counters.BUDGET_COLUMNS, *USER_COLUMNS)
+    .join(User, JOIN.LEFT_OUTER, on=(User.username == FailureBudget.account))
+    .where(FailureBudget.account == arg(0), FailureBudget.device == arg(1))))
+
+
 def find_user(account):
     """Return the User named `account`, or None."""
     rows = USER_BY_NAME.rows(account)
-    if not rows:
+    return as_user(rows[0]) if rows else None
+
+
+def locked_budget_and_user(account, device):
+    """Lock the budget of (account, device); return it and the User named `account` or None."""
+    counters.lock_budget(account, device)
+    row = BUDGET_AND_USER.rows(account, device)[0]
+    split = len(counters.BUDGET_COLUMNS)
+    return lockout.Budget(*row[:split]), as_user(row[split:])
+
+
+def as_user(values):
+    """Return the User of USER_COLUMNS values, or None when they are a missing account's."""
+    if values[0] is None:
         return None
-    return User(**{column.name: value for column, value in zip(USER_COLUMNS, rows[0],
+    return User(**{column.name: value for column, value in zip(USER_COLUMNS, values,
                                                                strict=True)})
 
 

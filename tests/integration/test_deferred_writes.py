@@ -198,7 +198,7 @@ def test_a_sign_in_waits_for_the_disk_once_with_the_attempt_not_with_the_reserva
     assert records == [False, True, False, True]
 
 
-def test_a_successful_sign_in_on_postgresql_takes_five_round_trips_six_from_a_known_device(
+def test_a_successful_sign_in_on_postgresql_takes_four_round_trips_five_from_a_known_device(
         app, auth, monkeypatch):
     needs_postgresql()
     auth.create("alice", "correct horse")
@@ -207,14 +207,14 @@ def test_a_successful_sign_in_on_postgresql_takes_five_round_trips_six_from_a_kn
         auth.logout()
     sent = count_round_trips(monkeypatch)
     assert auth.login("alice", "correct horse").status_code == 302
-    # The reservation: the IP window, the known device, the budget, the user, COMMIT;
-    # the settlement: its six writes with COMMIT.
-    assert len(sent) == 6, "\n".join(map(str, sent))
+    # The reservation: the IP window, the known device, the budget's lock with the budget
+    # and the user, COMMIT; the settlement: its six writes with COMMIT.
+    assert len(sent) == 5, "\n".join(map(str, sent))
     sent.clear()
     new_browser = app.test_client()
     assert new_browser.post("/login", data={"username": "alice",
                                             "password": "correct horse"}).status_code == 302
-    assert len(sent) == 5, "\n".join(map(str, sent))
+    assert len(sent) == 4, "\n".join(map(str, sent))
 
 
 def count_round_trips(monkeypatch):

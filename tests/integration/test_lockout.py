@@ -1,11 +1,16 @@
 """Brute-force defence through the real routes: account locks, IP throttling, admin locks."""
 
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import psycopg2
 import pytest
 
 from portal import clock
 from portal import passwords
+from portal.models import UNKNOWN_DEVICE
 from portal.models import AuditEvent
 from portal.models import FailureBudget
 from portal.models import LoginAttempt
@@ -172,3 +177,55 @@ def test_a_success_takes_back_its_advance_ip_failure_in_the_same_window_only(app
         counters.take_back_ip("203.0.113.7", IpWindow(started_at=start, failures=1))
         counters.take_back_ip("203.0.113.7", IpWindow(started_at=start, failures=1))
         assert IpThrottle.get().failures == 0  # never below zero
+
+
+def test_a_lock_committed_while_a_sign_in_waits_for_the_budget_is_seen(app, auth, client,
+                                                                        database_url):
+    """The account is read after the budget's row lock, with a snapshot of its own."""
+    auth.create()
+    fail(auth, 1)  # the budget row exists
+    holder = hold_the_budget_of("alice", database_url)
+    signing_in = ThreadPoolExecutor(1).submit(auth.login)
+    try:
+        wait_until_a_sign_in_waits(holder, signing_in)
+        holder.execute("UPDATE users SET lock_reason = 'held by the test', locked_at = "
+                       "CURRENT_TIMESTAMP WHERE username = 'alice'")
+    finally:
+        holder.connection.commit()
+        holder.connection.close()
+    assert signing_in.result(timeout=30).status_code == 200
+    assert reasons(app)[-1] == "locked"
+
+
+def hold_the_budget_of(account, database_url):
+    """Return a cursor of another connection holding the account's budget row lock."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"),
+                                     isolation_level=None)
+        cursor = connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")  # SQLite: the write lock is the whole database's
+        return cursor
+    connection = psycopg2.connect(database_url)
+    cursor = connection.cursor()
+    cursor.execute("SELECT 1 FROM failure_budgets WHERE account = %s AND device = %s "
+                   "FOR UPDATE", [account, UNKNOWN_DEVICE])
+    return cursor
+
+
+def wait_until_a_sign_in_waits(holder, signing_in, seconds=10):
+    """Return once the sign-in is blocked behind the holder (PostgreSQL: on a row lock)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not signing_in.done():
+        if isinstance(holder, sqlite3.Cursor):
+            time.sleep(0.5)  # no way to ask SQLite who waits; the sign-in is quick to block
+            return
+        probe = psycopg2.connect(holder.connection.dsn)
+        with probe, probe.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                           "'Lock' AND datname = current_database()")
+            waiting = cursor.fetchone()[0]
+        probe.close()
+        if waiting:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the sign-in never waited for the budget's lock")
