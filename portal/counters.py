@@ -1,7 +1,8 @@
 """Failure budgets and IP windows in the database, read and written under row locks.
 
-Call these inside `database.atomic()`: on PostgreSQL a row is locked by the upsert
-that reads it (INSERT ... ON CONFLICT DO UPDATE ... RETURNING), on SQLite the
+Call these inside `database.atomic()`: on PostgreSQL a row is locked by an upsert
+(INSERT ... ON CONFLICT DO UPDATE), which returns it or, for a budget at sign-in,
+leaves it to the next statement to read under the lock; on SQLite the
 transaction holds the write lock (BEGIN IMMEDIATE), so concurrent attempts from
 any number of processes queue up here and every failure is counted exactly once.
 Every transaction takes its locks in the same order (IP window, budgets, user row,

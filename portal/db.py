@@ -11,6 +11,7 @@ import re
 import select
 import time
 import weakref
+from contextlib import contextmanager
 
 from peewee import DatabaseError
 from peewee import DatabaseProxy
@@ -380,19 +381,24 @@ def server_form(sql, count, db):
     return "".join(numbered)
 
 
-def commit_asynchronously():
-    """Let the current transaction's COMMIT return before its WAL reaches the disk.
+@contextmanager
+def atomic_async_commit():
+    """`database.atomic()`, whose COMMIT returns before its WAL reaches the disk.
 
     For a transaction whose effects are only worth keeping once a later transaction
     commits, as a sign-in's advance failure count is with the attempt it was taken
     for: PostgreSQL writes its log in order, so the later, synchronous COMMIT makes
     this one durable too, and a server crash in between loses both together. Other
-    connections see the commit at once, as always. A no-op on SQLite, whose WAL
-    commits do not wait for the disk (synchronous=normal). Costs no round trip: the
-    SET travels with the transaction's next statement.
+    connections see the commit at once, as always. Costs no round trip: the SET
+    travels with the transaction's first statement. Nested in another transaction,
+    it is a plain savepoint (the enclosing COMMIT decides). On SQLite it is plain
+    atomic(): its WAL commits do not wait for the disk (synchronous=normal).
     """
-    if isinstance(database.obj, PostgresqlPool) and database.in_transaction():
-        database.obj.defer(ASYNCHRONOUS_COMMIT)
+    outermost = not database.in_transaction()
+    with database.atomic():
+        if outermost and isinstance(database.obj, PostgresqlPool):
+            database.obj.defer(ASYNCHRONOUS_COMMIT)
+        yield
 
 
 ASYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit TO OFF"

@@ -32,7 +32,7 @@ from portal import sessions
 from portal import users
 from portal.db import Prepared
 from portal.db import arg
-from portal.db import commit_asynchronously
+from portal.db import atomic_async_commit
 from portal.db import database
 from portal.models import TYPED_USERNAME_MAX
 from portal.models import UNKNOWN_DEVICE
@@ -120,11 +120,10 @@ def check(attempt, password):
 
 def reserve(attempt, now, policy):
     """Step 1: refuse a throttled IP or locked account, else count a failure in advance."""
-    with database.atomic():
-        # Its counts matter once the attempt is settled, whose commit waits for the
-        # disk and so makes these durable too: this commit need not wait (one flush
-        # of the log per sign-in instead of two).
-        commit_asynchronously()
+    # Its counts matter once the attempt is settled, whose commit waits for the disk
+    # and so makes these durable too: this commit need not wait (one flush of the log
+    # per sign-in instead of two).
+    with atomic_async_commit():
         # Always one lookup of the account, whatever was typed and whatever stops the
         # attempt: unknown names cost what known ones cost.
         ip_key = ipaddr.throttle_key(attempt.client.ip)

@@ -160,8 +160,7 @@ def synchronous_commit():
 
 
 def test_an_asynchronous_commit_commits_and_ends_with_its_transaction(probe, database_url):
-    with db.database.atomic():
-        db.commit_asynchronously()
+    with db.atomic_async_commit():
         ADD.write("a")
         if db.is_postgresql():
             assert synchronous_commit() == "off"
@@ -171,10 +170,21 @@ def test_an_asynchronous_commit_commits_and_ends_with_its_transaction(probe, dat
         assert synchronous_commit() == "on"  # SET LOCAL: the next transaction waits again
 
 
-def test_an_asynchronous_commit_asked_outside_a_transaction_changes_nothing(probe):
-    db.commit_asynchronously()
-    if db.is_postgresql():
-        assert synchronous_commit() == "on"
+def test_an_asynchronous_commit_rolls_back_like_any_transaction(probe):
+    with pytest.raises(Boom), db.atomic_async_commit():
+        ADD.write("a")
+        raise Boom
+    assert names() == []
+
+
+def test_an_asynchronous_commit_inside_a_transaction_leaves_the_transaction_alone(probe):
+    with db.database.atomic():
+        ADD.write("a")
+        with db.atomic_async_commit():
+            ADD.write("b")
+            if db.is_postgresql():
+                assert synchronous_commit() == "on"
+    assert names() == [("a",), ("b",)]
 
 
 def test_a_sign_in_waits_for_the_disk_once_with_the_attempt_not_with_the_reservation(
