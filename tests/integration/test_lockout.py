@@ -185,15 +185,16 @@ def test_a_lock_committed_while_a_sign_in_waits_for_the_budget_is_seen(app, auth
     auth.create()
     fail(auth, 1)  # the budget row exists
     holder = hold_the_budget_of("alice", database_url)
-    signing_in = ThreadPoolExecutor(1).submit(auth.login)
-    try:
-        wait_until_a_sign_in_waits(holder, signing_in)
-        holder.execute("UPDATE users SET lock_reason = 'held by the test', locked_at = "
-                       "CURRENT_TIMESTAMP WHERE username = 'alice'")
-    finally:
-        holder.connection.commit()
-        holder.connection.close()
-    assert signing_in.result(timeout=30).status_code == 200
+    with ThreadPoolExecutor(1) as pool:
+        signing_in = pool.submit(auth.login)
+        try:
+            wait_until_a_sign_in_waits(holder, signing_in)
+            holder.execute("UPDATE users SET lock_reason = 'held by the test', locked_at = "
+                           "CURRENT_TIMESTAMP WHERE username = 'alice'")
+        finally:
+            holder.connection.commit()
+            holder.connection.close()
+        assert signing_in.result(timeout=30).status_code == 200
     assert reasons(app)[-1] == "locked"
 
 
