@@ -14,7 +14,8 @@ bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 # other's 19 MiB from the caches: in two back-to-back bench/run.py comparisons, two
 # workers per core reached 0.79x and 0.86x of the hashing ceiling, one per core 0.94x and
 # 0.89x. With the database on another host, add threads (PORTAL_THREADS) so a worker
-# serves another request while it waits; see the README on long CSV exports.
+# serves another request while it waits; see the README on long CSV exports, and on
+# keep-alive connections, which stay with the threaded worker that accepted them.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("PORTAL_THREADS", "1"))
 # A sync worker is restarted when one request runs longer than this. The CSV export
