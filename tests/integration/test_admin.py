@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from datetime import timedelta
 
+import peewee
 import pytest
 
 from portal import clock
@@ -77,6 +78,24 @@ def sample(app, admin):
 ])
 def test_filters_and_their_combinations(client, sample, query, expected):
     assert names(client.get(f"/admin/history?{query}")) == expected
+
+
+def test_a_blocks_density_is_probed_once_a_minute_and_never_changes_its_rows(
+        app, client, sample, monkeypatch):
+    probes, minute = [], [0]
+    count = peewee.SelectBase.count
+    monkeypatch.setattr(peewee.SelectBase, "count",
+                        lambda query, *args: probes.append(query) or count(query, *args))
+    monkeypatch.setattr(history, "density_minute", lambda: minute[0])
+    monkeypatch.setattr(history, "DENSE_ROWS", 2)  # the block's two rows make it dense
+    for _ in range(3):
+        assert names(client.get("/admin/history?ip=203.0.113.0/24")) == ["alice", "bob"]
+    assert len(probes) == 1
+    add(app, (5, "dave", "bad_password", "203.0.113.77", "curl/8.5.0"))
+    assert names(client.get("/admin/history?ip=203.0.113.0/24")) == ["dave", "alice", "bob"]
+    minute[0] += 1
+    assert names(client.get("/admin/history?ip=203.0.113.0/24")) == ["dave", "alice", "bob"]
+    assert len(probes) == 2
 
 
 @pytest.mark.parametrize("query", ["ip=nonsense", "ip=10.0.0.0/33", "outcome=maybe",
