@@ -12,6 +12,7 @@ from flask import current_app
 
 from portal import clock
 from portal import lockout
+from portal import users
 from portal.db import Prepared
 from portal.db import arg
 from portal.models import IP_MAX
@@ -41,11 +42,9 @@ def start(user, ip, user_agent):
 
 
 SESSION_COLUMNS = [Session.id, Session.created_at, Session.last_seen_at, Session.expires_at]
-USER_COLUMNS = [User.id, User.username, User.password_hash, User.is_admin, User.lock_reason,
-                User.locked_at, User.locked_until, User.locked_by]
 # Runs on every signed-in request: compiled once (see portal.db.Prepared).
 LIVE_SESSION = Prepared(lambda: (
-    Session.select(*SESSION_COLUMNS, *USER_COLUMNS).join(User)
+    Session.select(*SESSION_COLUMNS, *users.COLUMNS).join(User)
     .where(Session.id == arg(0), Session.user == arg(1), Session.ended_at.is_null())))
 
 
@@ -71,9 +70,8 @@ def find_active(session_id, user_id):
 def as_session(row):
     """Build the Session (and its User) of a LIVE_SESSION row."""
     split = len(SESSION_COLUMNS)
-    user = User(**{c.name: v for c, v in zip(USER_COLUMNS, row[split:], strict=True)})
     session = Session(**{c.name: v for c, v in zip(SESSION_COLUMNS, row[:split], strict=True)})
-    session.user = user
+    session.user = users.from_columns(row[split:])
     return session
 
 

@@ -147,9 +147,7 @@ def reserve(attempt, now, policy):
 
 
 # Every sign-in runs these; they are compiled once (portal.db.Prepared).
-USER_COLUMNS = [User.id, User.username, User.password_hash, User.is_admin, User.lock_reason,
-                User.locked_at, User.locked_until, User.locked_by]
-USER_BY_NAME = Prepared(lambda: User.select(*USER_COLUMNS).where(User.username == arg(0)))
+USER_BY_NAME = Prepared(lambda: User.select(*users.COLUMNS).where(User.username == arg(0)))
 NOTE_SUCCESS = Prepared(lambda: User.update(last_success_at=arg(1)).where(User.id == arg(0)))
 NOTE_FAILURE = Prepared(lambda: User.update(last_failure_at=arg(1))
                         .where(User.username == arg(0)))
@@ -160,7 +158,7 @@ NOTE_FAILURE = Prepared(lambda: User.update(last_failure_at=arg(1))
 # first) that the attempt waited for is seen and any admin lock is as fresh as can be.
 # On PostgreSQL the lock travels in the same message: one round trip for both.
 BUDGET_AND_USER = Prepared(lambda: (
-    FailureBudget.select(*counters.BUDGET_COLUMNS, *USER_COLUMNS)
+    FailureBudget.select(*counters.BUDGET_COLUMNS, *users.COLUMNS)
     .join(User, JOIN.LEFT_OUTER, on=(User.username == FailureBudget.account))
     .where(FailureBudget.account == arg(0), FailureBudget.device == arg(1))))
 
@@ -168,7 +166,7 @@ BUDGET_AND_USER = Prepared(lambda: (
 def find_user(account):
     """Return the User named `account`, or None."""
     rows = USER_BY_NAME.rows(account)
-    return as_user(rows[0]) if rows else None
+    return users.from_columns(rows[0]) if rows else None
 
 
 def locked_budget_and_user(account, device):
@@ -176,15 +174,7 @@ def locked_budget_and_user(account, device):
     counters.lock_budget(account, device)
     row = BUDGET_AND_USER.rows(account, device)[0]
     split = len(counters.BUDGET_COLUMNS)
-    return lockout.Budget(*row[:split]), as_user(row[split:])
-
-
-def as_user(values):
-    """Return the User of USER_COLUMNS values, or None when they are a missing account's."""
-    if values[0] is None:
-        return None
-    return User(**{column.name: value for column, value in zip(USER_COLUMNS, values,
-                                                               strict=True)})
+    return lockout.Budget(*row[:split]), users.from_columns(row[split:])
 
 
 def verify(user, password):

@@ -10,6 +10,18 @@ from portal.models import USERNAME_MAX
 from portal.models import User
 from portal.models import database
 
+# What a request and a sign-in read of an account, as plain columns (no model query):
+# the sign-in's and the session check's prepared statements select these.
+COLUMNS = [User.id, User.username, User.password_hash, User.is_admin, User.lock_reason,
+           User.locked_at, User.locked_until, User.locked_by]
+
+
+def from_columns(values):
+    """Return the User of COLUMNS values, or None when they are NULLs (no such account)."""
+    if values[0] is None:
+        return None
+    return User(**{column.name: value for column, value in zip(COLUMNS, values, strict=True)})
+
 USERNAME = re.compile(rf"[a-z0-9][a-z0-9._@-]{{0,{USERNAME_MAX - 1}}}")
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
