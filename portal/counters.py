@@ -32,19 +32,24 @@ def to_budget(row):
 BUDGET_COLUMNS = [getattr(FailureBudget, name) for name in BUDGET_FIELDS]
 NEW_BUDGET = Prepared(lambda: FailureBudget.insert(account=arg(0), device=arg(1))
                       .on_conflict_ignore())
-# One statement creates the row when missing, locks it and returns it: an upsert whose
-# no-op update takes the row lock (PostgreSQL), inside SQLite's write transaction.
-LOCKED_BUDGET = Prepared(lambda: FailureBudget.insert(account=arg(0), device=arg(1))
-                         .on_conflict(conflict_target=[FailureBudget.account,
-                                                       FailureBudget.device],
-                                      update={FailureBudget.account: EXCLUDED.account})
-                         .returning(*BUDGET_COLUMNS))
-# The same, for a statement whose result is not read: the next statement, in the same
-# message on PostgreSQL, reads the row under the lock (see portal.signin).
-LOCK_BUDGET = Prepared(lambda: FailureBudget.insert(account=arg(0), device=arg(1))
-                       .on_conflict(conflict_target=[FailureBudget.account,
-                                                     FailureBudget.device],
-                                    update={FailureBudget.account: EXCLUDED.account}))
+
+
+def lock_budget_row():
+    """Return the upsert that creates a budget row when missing and locks it.
+
+    Its no-op update takes the row lock (PostgreSQL); SQLite's write transaction
+    already holds the whole database.
+    """
+    return (FailureBudget.insert(account=arg(0), device=arg(1))
+            .on_conflict(conflict_target=[FailureBudget.account, FailureBudget.device],
+                         update={FailureBudget.account: EXCLUDED.account}))
+
+
+# Lock and return the row in one statement...
+LOCKED_BUDGET = Prepared(lambda: lock_budget_row().returning(*BUDGET_COLUMNS))
+# ...or lock it unread: the next statement, in the same message on PostgreSQL, reads it
+# under the lock (see portal.signin).
+LOCK_BUDGET = Prepared(lock_budget_row)
 SAVE_BUDGET = Prepared(lambda: FailureBudget.update(
     {column: arg(n + 2) for n, column in enumerate(BUDGET_COLUMNS)})
     .where(FailureBudget.account == arg(0), FailureBudget.device == arg(1)))

@@ -10,6 +10,9 @@ from portal.models import USERNAME_MAX
 from portal.models import User
 from portal.models import database
 
+USERNAME = re.compile(rf"[a-z0-9][a-z0-9._@-]{{0,{USERNAME_MAX - 1}}}")
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
 # What a request and a sign-in read of an account, as plain columns (no model query):
 # the sign-in's and the session check's prepared statements select these.
 COLUMNS = [User.id, User.username, User.password_hash, User.is_admin, User.lock_reason,
@@ -21,10 +24,6 @@ def from_columns(values):
     if values[0] is None:
         return None
     return User(**{column.name: value for column, value in zip(COLUMNS, values, strict=True)})
-
-USERNAME = re.compile(rf"[a-z0-9][a-z0-9._@-]{{0,{USERNAME_MAX - 1}}}")
-PASSWORD_MIN = 8
-PASSWORD_MAX = 1024
 
 
 class UserError(ValueError):
