@@ -3,23 +3,23 @@
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from portal import auth
 from portal import cli
-from portal import client
 from portal import config
-from portal import cookies
 from portal import db
-from portal import devices
-from portal import filters
-from portal import headers
 from portal import keys
-from portal import logs
-from portal import passwords
-from portal.errors import register_errorhandlers
+from portal.accounts import passwords
+from portal.security import known_devices
+from portal.sessions import cookies
+from portal.sessions import current_user
 from portal.views import account
 from portal.views import admin
-from portal.views import auth as auth_views
+from portal.views import auth
 from portal.views import health
+from portal.web import client
+from portal.web import headers
+from portal.web import logs
+from portal.web import templating
+from portal.web.errors import register_errorhandlers
 
 csrf = CSRFProtect()
 
@@ -36,9 +36,9 @@ def create_app(overrides=None):
     db.init_app(app)
     passwords.init_app(app)
     csrf.init_app(app)
-    auth.init_app(app)
-    devices.init_app(app)
-    filters.init_app(app)
+    current_user.init_app(app)
+    known_devices.init_app(app)
+    templating.init_app(app)
     headers.init_app(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -60,5 +60,5 @@ def load_config(app, overrides):
 
 def register_blueprints(app):
     """Mount the pages."""
-    for blueprint in (auth_views.bp, account.bp, admin.bp, health.bp):
+    for blueprint in (auth.bp, account.bp, admin.bp, health.bp):
         app.register_blueprint(blueprint)

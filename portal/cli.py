@@ -10,14 +10,15 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
-from portal import demo
-from portal import locks
-from portal import retention
 from portal import schema
-from portal import users
+from portal.accounts import users
 from portal.db import database
+from portal.history import demo
+from portal.history import retention
 from portal.models import USERNAME_MAX
 from portal.models import bounded
+from portal.security import admin_locks
+from portal.security import lock_states
 
 
 def init_app(app: Flask):
@@ -75,7 +76,7 @@ def lock_user_command(name, reason, hours):
     if not reason.strip():
         raise click.ClickException("Give a reason with --reason.")
     user = existing_user(name)
-    locks.lock(user, reason, timedelta(hours=hours) if hours else None, cli_actor(), None)
+    admin_locks.lock(user, reason, timedelta(hours=hours) if hours else None, cli_actor(), None)
     click.echo(f"Locked {user.username!r}" + (f" for {hours} h." if hours else " until unlocked."))
 
 
@@ -84,7 +85,7 @@ def lock_user_command(name, reason, hours):
 def unlock_user_command(name):
     """Unlock user NAME and forget its failed attempts."""
     user = existing_user(name)
-    locks.unlock(user, cli_actor(), None)
+    admin_locks.unlock(user, cli_actor(), None)
     click.echo(f"Unlocked {user.username!r}.")
 
 
@@ -104,11 +105,10 @@ def cli_actor():
 @users_group.command("list")
 def list_users_command():
     """List users: name, role, lock state, created."""
-    for user in locks.overview(limit=None):
-        role = "admin" if user["is_admin"] else "user"
-        state = user["state"].kind if user["state"].kind != "open" else "active"
-        click.echo(f"{user['username']}\t{role}\t{state}\t"
-                   f"{user['created_at']:%Y-%m-%d %H:%M} UTC")
+    for user in lock_states.overview(limit=None):
+        role = "admin" if user.is_admin else "user"
+        state = user.state.kind if user.state.kind != "open" else "active"
+        click.echo(f"{user.username}\t{role}\t{state}\t{user.created_at:%Y-%m-%d %H:%M} UTC")
 
 
 @click.command("prune")

@@ -5,9 +5,9 @@ import logging
 from flask import current_app
 from peewee import DatabaseError
 
-from portal import partitions
 from portal.db import database
 from portal.db import is_postgresql
+from portal.history import partitions
 from portal.models import TABLES
 from portal.models import LoginAttempt
 

@@ -1,6 +1,7 @@
 """Shared fixtures: the app on SQLite (and PostgreSQL when PORTAL_TEST_DATABASE_URL is set),
 flaskr-style client/runner/auth helpers, and Debian's Chromium for Playwright."""
 
+import logging
 import os
 import shutil
 import uuid
@@ -12,7 +13,7 @@ from portal import create_app
 from portal import db
 from portal import models
 from portal import schema
-from portal import users
+from portal.accounts import users
 
 PG_BASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_BASE_URL else [])
@@ -112,6 +113,30 @@ class AuthActions:
 def auth(app, client):
     """An AuthActions helper bound to the client."""
     return AuthActions(app, client)
+
+
+class Statements:
+    """The (sql, params) pairs that Peewee logs for each statement it sends (logger 'peewee')."""
+
+    def __init__(self, caplog):
+        self._caplog = caplog
+
+    def clear(self):
+        """Forget the statements seen so far."""
+        self._caplog.clear()
+
+    def __iter__(self):
+        return (record.msg for record in self._caplog.records if record.name == "peewee")
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+@pytest.fixture
+def statements(caplog):
+    """Every statement the app sends to the database from now on (Peewee's query log)."""
+    caplog.set_level(logging.DEBUG, logger="peewee")
+    return Statements(caplog)
 
 
 @pytest.fixture(scope="session")

@@ -1,1 +1,1 @@
-"""Blueprints by audience: auth (everyone), account (signed in), admin, health."""
+"""Blueprints by audience: auth (everyone), account (signed in), admin, health; their forms."""

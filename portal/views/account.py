@@ -7,18 +7,17 @@ from flask import redirect
 from flask import render_template
 from flask import url_for
 
-from portal import activity
-from portal import attempts
-from portal import client
-from portal import devices
-from portal import logs
-from portal import sessions
-from portal import signin
-from portal import users
-from portal.auth import login_required
-from portal.forms import PasswordForm
-from portal.htmx import is_htmx
-from portal.htmx import render_page_or_partial
+from portal.accounts import users
+from portal.history import activity
+from portal.security import known_devices
+from portal.security import signin
+from portal.sessions import store
+from portal.sessions.current_user import login_required
+from portal.views.forms import PasswordForm
+from portal.web import client
+from portal.web import logs
+from portal.web.htmx import is_htmx
+from portal.web.htmx import render_page_or_partial
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -37,7 +36,7 @@ def sessions_context():
     listed = activity.of(user_id)
     return {"sessions": listed.live, "current_id": g.session.id, "ended": listed.ended,
             "attempts": listed.attempts,
-            "failures_since": attempts.failures_since_previous_success(
+            "failures_since": activity.failures_since_previous_success(
                 user_id, g.session.created_at, listed.attempts)}
 
 
@@ -45,7 +44,7 @@ def sessions_context():
 @login_required
 def revoke(session_id):
     """Sign out one other session of the user at once."""
-    if session_id == g.session.id or not sessions.end_own(g.user.id, session_id, "revoked"):
+    if session_id == g.session.id or not store.end_own(g.user.id, session_id, "revoked"):
         abort(404)
     return sessions_changed()
 
@@ -54,7 +53,7 @@ def revoke(session_id):
 @login_required
 def revoke_others():
     """Sign out every session of the user but this one."""
-    sessions.end_all_for_user(g.user.id, "revoked", keep=g.session.id)
+    store.end_all_for_user(g.user.id, "revoked", keep=g.session.id)
     return sessions_changed()
 
 
@@ -62,7 +61,7 @@ def revoke_others():
 @login_required
 def report(session_id):
     """Flag a sign-in as "this wasn't me" for the admins and end its session."""
-    if session_id == g.session.id or not sessions.report(g.user.id, session_id):
+    if session_id == g.session.id or not store.report(g.user.id, session_id):
         abort(404)
     return sessions_changed()
 
@@ -81,9 +80,9 @@ def password():
     form, wrong_current = PasswordForm(), False
     if form.validate_on_submit():
         if signin.confirm_password(g.user, form.current.data or "", client.current(),
-                                   logs.request_id(), devices.current_id()):
+                                   logs.request_id(), known_devices.current_id()):
             users.change_password(g.user, form.new.data)
-            sessions.end_all_for_user(g.user.id, "password_changed", keep=g.session.id)
+            store.end_all_for_user(g.user.id, "password_changed", keep=g.session.id)
             return render_template("account/password_changed.html")
         wrong_current = True
     status = 400 if form.errors or wrong_current else 200

@@ -11,23 +11,24 @@ from flask import request
 from flask import stream_with_context
 from flask import url_for
 
-from portal import activity
-from portal import attempts
-from portal import audit
-from portal import client
 from portal import clock
-from portal import export
-from portal import history
-from portal import locks
-from portal import sessions
-from portal import stats
-from portal import users
-from portal.auth import admin_required
-from portal.forms import LockForm
-from portal.history import Filters
-from portal.htmx import is_htmx
-from portal.htmx import push_url
-from portal.htmx import render_page_or_partial
+from portal.accounts import users
+from portal.history import activity
+from portal.history import attempts
+from portal.history import chart
+from portal.history import export
+from portal.history import queries
+from portal.history.queries import Filters
+from portal.security import admin_locks
+from portal.security import audit
+from portal.security import lock_states
+from portal.sessions import store
+from portal.sessions.current_user import admin_required
+from portal.views.forms import LockForm
+from portal.web import client
+from portal.web.htmx import is_htmx
+from portal.web.htmx import push_url
+from portal.web.htmx import render_page_or_partial
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -47,8 +48,8 @@ def history_page():
     filters = Filters.from_args(request.args)
     rows, next_cursor, bad_field = [], None, None
     try:
-        rows, next_cursor = history.page(filters, request.args.get("before"))
-    except history.BadFilter as bad:
+        rows, next_cursor = queries.page(filters, request.args.get("before"))
+    except queries.BadFilter as bad:
         bad_field = bad.field
     before = request.args.get("before")
     page = render_page_or_partial(
@@ -65,11 +66,11 @@ def history_csv():
     """Stream the filtered history as CSV."""
     filters = Filters.from_args(request.args)
     try:
-        history.conditions(filters)
-    except history.BadFilter:
+        queries.conditions(filters)
+    except queries.BadFilter:
         abort(400)
     name = f"login-history-{clock.now():%Y%m%d-%H%M%S}.csv"
-    return Response(stream_with_context(export.csv_chunks(history.export(filters))),
+    return Response(stream_with_context(export.csv_chunks(queries.export(filters))),
                     mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -80,8 +81,8 @@ def history_chart():
     """Render the failures chart and top sources for the filters (loaded after the rows)."""
     filters = Filters.from_args(request.args)
     try:
-        overview = stats.overview(filters)
-    except history.BadFilter:
+        overview = chart.overview(filters)
+    except queries.BadFilter:
         abort(400)
     return render_page_or_partial("admin/history_chart.html", "partials/admin/_history_chart.html",
                                   filters=filters, **overview)
@@ -93,8 +94,8 @@ def user_list():
     """List users with their lock state; htmx searches get only the rows."""
     search = request.args.get("q", "").strip()
     page = render_page_or_partial("admin/user_list.html", "partials/admin/_user_rows.html",
-                                  users=locks.overview(search), search=search,
-                                  limit=locks.LIST_LIMIT,
+                                  users=lock_states.overview(search), search=search,
+                                  limit=lock_states.LIST_LIMIT,
                                   form=LockForm(formdata=None))
     return push_url(make_response(page), url_for("admin.user_list", q=search or None))
 
@@ -115,8 +116,8 @@ def lock_user(username):
         if is_htmx():
             return render_user_row(user, form)
         return render_user_page(user, form, 400)
-    duration = locks.DURATIONS[form.duration.data or ""]
-    locks.lock(user, form.reason.data, duration, g.user.username, client.current().ip)
+    duration = admin_locks.DURATIONS[form.duration.data or ""]
+    admin_locks.lock(user, form.reason.data, duration, g.user.username, client.current().ip)
     return after_lock_change(user)
 
 
@@ -125,7 +126,7 @@ def lock_user(username):
 def unlock_user(username):
     """Unlock an account and forget its failures."""
     user = user_or_404(username)
-    locks.unlock(user, g.user.username, client.current().ip)
+    admin_locks.unlock(user, g.user.username, client.current().ip)
     return after_lock_change(user)
 
 
@@ -134,7 +135,7 @@ def unlock_user(username):
 def revoke_session(username, session_id):
     """Sign out one session of a user at once, on the audit trail."""
     user = user_or_404(username)
-    if not sessions.end_own(user.id, session_id, "revoked_by_admin"):
+    if not store.end_own(user.id, session_id, "revoked_by_admin"):
         abort(404)
     audit.record(audit.REVOKE_SESSION, user.id, g.user.username, client.current().ip)
     return redirect(url_for("admin.user_detail", username=user.username))
@@ -157,19 +158,19 @@ def after_lock_change(user):
 
 def render_user_row(user, form):
     """Render one row of the users list (the htmx component)."""
-    return render_template("partials/admin/_user_row.html", u=locks.row_for(user.id),
+    return render_template("partials/admin/_user_row.html", u=lock_states.row_for(user.id),
                            form=form)
 
 
 def render_user_page(user, form, status=200):
     """Render the user page with the given lock form (and its errors)."""
-    state = locks.state_of(user)
+    state = lock_states.state_of(user)
     by_policy = state.kind in ("temporary", "permanent")
-    caused_by = attempts.failures_before(user.id, state.since, 20) if by_policy else []
+    caused_by = activity.failures_before(user.id, state.since, 20) if by_policy else []
     listed = activity.of(user.id, attempts_shown=50)
     return render_template(
         "admin/user_detail.html", user=user, state=state, form=form,
         caused_by=caused_by, events=audit.for_user(user.id),
         attempts=listed.attempts, sessions=listed.live,
-        reported=sessions.list_reported(user.id),
-        locked_devices=locks.locked_devices(user)), status
+        reported=store.list_reported(user.id),
+        locked_devices=lock_states.locked_devices(user)), status

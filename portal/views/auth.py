@@ -8,9 +8,9 @@ from flask import request
 from flask import session
 from flask import url_for
 
-from portal import auth
-from portal import sessions
-from portal.forms import LoginForm
+from portal.sessions import current_user
+from portal.sessions import store
+from portal.views.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
 
@@ -26,12 +26,12 @@ def login():
     """Show the login form; on success start a session and go to `next`."""
     next_path = request.args.get("next")
     if g.user is not None and request.method == "GET":
-        return redirect(auth.safe_next(next_path))
+        return redirect(current_user.safe_next(next_path))
     form = LoginForm()
     if form.validate_on_submit():
         replace_session(form.outcome.session)
-        return redirect(auth.safe_next(next_path))
-    safe = next_path if auth.is_local_path(next_path) else None
+        return redirect(current_user.safe_next(next_path))
+    safe = next_path if current_user.is_local_path(next_path) else None
     page = render_template("auth/login.html", form=form, next_path=safe)
     retry_after = form.outcome and form.outcome.retry_after
     if retry_after:
@@ -42,16 +42,16 @@ def login():
 def replace_session(new_session):
     """Make the new session this browser's, ending any old one, with a fresh CSRF secret."""
     if g.session is not None:
-        sessions.end(g.session.id, "replaced")
+        store.end(g.session.id, "replaced")
     session.clear()
-    auth.sign_in(new_session)
+    current_user.sign_in(new_session)
 
 
 @bp.post("/logout")
 def logout():
     """End the current session at once and drop the cookie."""
     if g.session is not None:
-        sessions.end(g.session.id, "logout")
-    auth.sign_out()
+        store.end(g.session.id, "logout")
+    current_user.sign_out()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -174,7 +174,7 @@ def test_password_change_needs_the_current_password_and_ends_other_sessions(app,
 
 
 def test_live_sessions_the_ten_latest_ended_and_latest_attempts_come_newest_first(app, auth):
-    from portal import activity
+    from portal.history import activity
     user = auth.create()
     now = clock.now()
     later = now + timedelta(hours=1)

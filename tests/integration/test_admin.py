@@ -6,14 +6,13 @@ import re
 from datetime import datetime
 from datetime import timedelta
 
-import peewee
 import pytest
 
 from portal import clock
-from portal import history
-from portal import ipaddr
+from portal.history import queries
 from portal.models import LoginAttempt
 from portal.models import User
+from portal.web import ipaddr
 
 NOW = datetime(2026, 11, 28, 12, 0, 0)
 
@@ -81,21 +80,22 @@ def test_filters_and_their_combinations(client, sample, query, expected):
 
 
 def test_a_blocks_density_is_probed_once_a_minute_and_never_changes_its_rows(
-        app, client, sample, monkeypatch):
-    probes, minute = [], [0]
-    count = peewee.SelectBase.count
-    monkeypatch.setattr(peewee.SelectBase, "count",
-                        lambda query, *args: probes.append(query) or count(query, *args))
-    monkeypatch.setattr(history, "density_minute", lambda: minute[0])
-    monkeypatch.setattr(history, "DENSE_ROWS", 2)  # the block's two rows make it dense
+        app, client, sample, monkeypatch, statements):
+    monkeypatch.setattr(queries, "DENSE_ROWS", 2)  # the block's two rows make it dense
+    cidr = "/admin/history?ip=203.0.113.0/24"
+    sent = []
     for _ in range(3):
-        assert names(client.get("/admin/history?ip=203.0.113.0/24")) == ["alice", "bob"]
-    assert len(probes) == 1
+        statements.clear()
+        assert names(client.get(cidr)) == ["alice", "bob"]
+        sent.append(len(statements))
+    assert sent[0] == sent[1] + 1 == sent[2] + 1  # only the first page probed the block
     add(app, (5, "dave", "bad_password", "203.0.113.77", "curl/8.5.0"))
-    assert names(client.get("/admin/history?ip=203.0.113.0/24")) == ["dave", "alice", "bob"]
-    minute[0] += 1
-    assert names(client.get("/admin/history?ip=203.0.113.0/24")) == ["dave", "alice", "bob"]
-    assert len(probes) == 2
+    assert names(client.get(cidr)) == ["dave", "alice", "bob"]
+    monkeypatch.setattr(clock, "now", lambda: NOW + timedelta(minutes=1))
+    client.get("/account/sessions")  # a minute on, the session's own touch is written once
+    statements.clear()
+    assert names(client.get(cidr)) == ["dave", "alice", "bob"]
+    assert len(statements) == sent[0]  # a new minute: probed again
 
 
 @pytest.mark.parametrize("query", ["ip=nonsense", "ip=10.0.0.0/33", "outcome=maybe",
@@ -131,7 +131,7 @@ def names_of(text):
 def test_pages_follow_the_cursor_without_gaps_or_repeats(app, client, admin, monkeypatch):
     add(app, *[(5, f"u{i}", "unknown_user", "10.0.0.1", "x") for i in range(7)])  # same time
     add(app, *[(6 + i, f"v{i}", "unknown_user", "10.0.0.1", "x") for i in range(4)])
-    monkeypatch.setattr(history, "PAGE_SIZE", 3)
+    monkeypatch.setattr(queries, "PAGE_SIZE", 3)
     seen, url = [], "/admin/history?ip=10.0.0.1"
     while url:
         text = client.get(url).get_data(as_text=True)
@@ -143,21 +143,13 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(app, client, admin, mon
     assert len(seen) == 11
 
 
-def test_one_query_per_page_whatever_its_size(app, admin, monkeypatch):
+def test_one_query_per_page_whatever_its_size(app, admin, statements):
     add(app, *[(i, f"n{i}", "unknown_user", "10.0.0.2", "x") for i in range(120)])
     with app.app_context():
-        queries = []
-        real = app.extensions  # keep the app alive
-        from portal.db import database
-        original = database.obj.execute_sql
-
-        def counting(sql, params=None, *args, **kwargs):
-            queries.append(sql)
-            return original(sql, params, *args, **kwargs)
-        monkeypatch.setattr(database.obj, "execute_sql", counting)
-        rows, cursor = history.page(history.Filters(), limit=100)
-        assert len(rows) == 100 and cursor and real
-    assert len(queries) == 1
+        statements.clear()
+        rows, cursor = queries.page(queries.Filters(), limit=100)
+    assert len(rows) == 100 and cursor
+    assert len(statements) == 1
 
 
 def test_csv_export_streams_the_filter_and_neutralises_formulas(app, client, admin):
@@ -175,7 +167,7 @@ def test_csv_export_streams_the_filter_and_neutralises_formulas(app, client, adm
 
 
 def test_csv_export_of_many_rows_is_complete(app, client, admin, monkeypatch):
-    monkeypatch.setattr(history, "EXPORT_BATCH", 7)
+    monkeypatch.setattr(queries, "EXPORT_BATCH", 7)
     add(app, *[(i, f"m{i}", "unknown_user", "10.0.0.5", "x") for i in range(30)])
     rows = list(csv.reader(io.StringIO(client.get("/admin/history.csv?ip=10.0.0.5").get_data(
         as_text=True))))

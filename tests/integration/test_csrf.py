@@ -59,7 +59,7 @@ def test_logout_needs_csrf(app, auth, client):
 
 def test_the_csrf_cookie_is_checked_once_yet_expires_and_forgeries_fail(app, client,
                                                                          monkeypatch):
-    from portal import cookies
+    from portal.sessions import cookies
     cookies.opened.cache_clear()
     token = csrf_token(client)  # sets the cookie
     for _ in range(3):

@@ -4,7 +4,7 @@ import peewee
 import pytest
 
 from portal import db
-from portal import passwords
+from portal.accounts import passwords
 from portal.models import LoginAttempt
 
 

@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 
 from portal import clock
-from portal import passwords
+from portal.accounts import passwords
 from portal.models import UNKNOWN_DEVICE
 from portal.models import AuditEvent
 from portal.models import FailureBudget
@@ -162,20 +162,20 @@ def test_successes_do_not_use_up_the_ip_budget(auth):
 
 
 def test_a_success_takes_back_its_advance_ip_failure_in_the_same_window_only(app):
-    from portal import counters
-    from portal.lockout import IpWindow
     from portal.models import IpThrottle
+    from portal.security import budgets
+    from portal.security.policy import IpWindow
 
     start = clock.now()
     with app.app_context():
         IpThrottle.create(ip="203.0.113.7", started_at=start, failures=2)
-        counters.take_back_ip("203.0.113.7", IpWindow(started_at=start, failures=2))
+        budgets.take_back_window("203.0.113.7", IpWindow(started_at=start, failures=2))
         assert IpThrottle.get().failures == 1
         # A window that started since counts other failures: nothing to take back there.
-        counters.take_back_ip("203.0.113.7", IpWindow(started_at=start - timedelta(hours=1)))
+        budgets.take_back_window("203.0.113.7", IpWindow(started_at=start - timedelta(hours=1)))
         assert IpThrottle.get().failures == 1
-        counters.take_back_ip("203.0.113.7", IpWindow(started_at=start, failures=1))
-        counters.take_back_ip("203.0.113.7", IpWindow(started_at=start, failures=1))
+        budgets.take_back_window("203.0.113.7", IpWindow(started_at=start, failures=1))
+        budgets.take_back_window("203.0.113.7", IpWindow(started_at=start, failures=1))
         assert IpThrottle.get().failures == 0  # never below zero
 
 

@@ -160,7 +160,7 @@ def test_attempt_is_one_json_log_line_without_secrets(auth, caplog):
 
 @pytest.mark.settings(PASSWORD_TIME_COST=1, PASSWORD_MEMORY_COST=64)
 def test_hash_is_upgraded_on_login_when_parameters_change(app, auth):
-    from portal import passwords
+    from portal.accounts import passwords
     from portal.models import User
 
     auth.create()

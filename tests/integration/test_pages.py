@@ -86,7 +86,7 @@ def test_htmx_is_vendored_at_the_pinned_version(client):
 def test_every_error_template_renders(app, code):
     from werkzeug.exceptions import default_exceptions
 
-    from portal.errors import render_error
+    from portal.web.errors import render_error
     with app.test_request_context("/"):
         body, status, _ = render_error(default_exceptions[code]())
     assert status == code and "<h1>" in body and "Go to the start page" in body

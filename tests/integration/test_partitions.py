@@ -10,11 +10,11 @@ from portal import clock
 from portal import config
 from portal import create_app
 from portal import db
-from portal import ipaddr
-from portal import partitions
-from portal import retention
 from portal import schema
+from portal.history import partitions
+from portal.history import retention
 from portal.models import LoginAttempt
+from portal.web import ipaddr
 from tests.conftest import PG_BASE_URL
 from tests.conftest import TEST_SETTINGS
 
@@ -59,7 +59,7 @@ def test_init_db_creates_a_partitioned_table_with_months_ahead(partitioned):
 
 def test_sign_ins_and_history_work_on_partitions(partitioned):
     with partitioned.app_context():
-        from portal import users
+        from portal.accounts import users
         users.create("root", "correct horse", is_admin=True)
     client = partitioned.test_client()
     assert client.post("/login", data={"username": "root", "password": "correct horse"}) \

@@ -110,13 +110,13 @@ def not_indexed(plan):
 
 def test_a_wide_cidr_export_walks_the_time_index_on_postgresql(app, runner):
     """The export's batches of a dense CIDR block must not read the whole table."""
+    from portal.history import queries
     if not db.is_postgresql():
         pytest.skip("PostgreSQL statistics")
-    from portal import history
     assert runner.invoke(args=["seed-demo", "--users", "20", "--attempts", "20000"]).exit_code == 0
     with app.app_context():
-        query = history.matching(history.Filters(ip="203.0.113.0/24"))
-        sql, params = query.limit(history.EXPORT_BATCH + 1).sql()
+        query = queries.matching(queries.Filters(ip="203.0.113.0/24"))
+        sql, params = query.limit(queries.EXPORT_BATCH + 1).sql()
         assert "||" in sql  # the block is dense: the filter hides ip_key's index
         plan = "\n".join(row[0] for row in db.database.execute_sql("EXPLAIN " + sql, params))
     assert "Index Scan Backward" in plan and "Seq Scan on login_attempts" not in plan, plan

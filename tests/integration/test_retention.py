@@ -4,14 +4,14 @@ from datetime import timedelta
 
 from portal import clock
 from portal import db
-from portal import ipaddr
-from portal import retention
-from portal import stats
-from portal.history import Filters
+from portal.history import chart
+from portal.history import retention
+from portal.history.queries import Filters
 from portal.models import DailySummary
 from portal.models import LoginAttempt
 from portal.models import Session
 from portal.models import User
+from portal.web import ipaddr
 
 
 def add_old(app, days_ago, count, reason="bad_password", ip="10.1.1.1", name="alice"):
@@ -52,10 +52,10 @@ def test_prune_batches_are_bounded_and_summaries_add_up(app):
 def test_chart_keeps_pruned_days(app):
     add_old(app, 10, 6)
     with app.test_request_context():
-        before = sum(bar.count for bar in stats.failures_by_day(Filters()))
+        before = sum(bar.count for bar in chart.failures_by_day(Filters()))
         retention.prune(7)
-        after = sum(bar.count for bar in stats.failures_by_day(Filters()))
-        for_user = sum(bar.count for bar in stats.failures_by_day(Filters(user="alice")))
+        after = sum(bar.count for bar in chart.failures_by_day(Filters()))
+        for_user = sum(bar.count for bar in chart.failures_by_day(Filters(user="alice")))
     assert before == after == for_user == 6
 
 
@@ -108,7 +108,7 @@ def test_pruned_ip_counts_are_found_by_any_spelling_of_the_address(app):
     with app.test_request_context():
         retention.prune(5)
         for spelling in ["2001:db8::1", "2001:DB8:0::1", "2001:db8::1/128"]:
-            assert sum(bar.count for bar in stats.failures_by_day(Filters(ip=spelling))) == 2
+            assert sum(bar.count for bar in chart.failures_by_day(Filters(ip=spelling))) == 2
 
 
 def test_prune_removes_sessions_that_ran_out_unseen(app, auth):

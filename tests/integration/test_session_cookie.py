@@ -5,9 +5,9 @@ import time
 import jwt
 import pytest
 
-from portal import sessions
-from portal import tokens
 from portal.models import Session
+from portal.sessions import store
+from portal.sessions import tokens
 
 
 def signed_in(auth, client, username="alice"):
@@ -77,15 +77,15 @@ def test_expired_token_is_refused_and_the_cookie_dropped(app, auth, client):
 def test_ended_session_refuses_its_still_valid_token(app, auth, client):
     signed_in(auth, client)
     with app.app_context():
-        sessions.end(Session.get().id, "revoked")
+        store.end(Session.get().id, "revoked")
     assert client.get("/account/sessions").status_code == 302
 
 
 @pytest.mark.settings(SESSION_IDLE=60)
 def test_idle_session_ends(app, auth, client, monkeypatch):
     signed_in(auth, client)
-    later = sessions.clock.now() + sessions.timedelta(seconds=61)
-    monkeypatch.setattr(sessions.clock, "now", lambda: later)
+    later = store.clock.now() + store.timedelta(seconds=61)
+    monkeypatch.setattr(store.clock, "now", lambda: later)
     assert client.get("/account/sessions").status_code == 302
     with app.app_context():
         assert Session.get().end_reason == "idle"
@@ -113,7 +113,7 @@ def test_session_of_an_admin_locked_user_is_refused_even_if_it_slipped_through(a
     from portal.models import User
     signed_in(auth, client)
     with app.app_context():  # as if a sign-in raced past the lock that ended the sessions
-        User.update(lock_reason="race", locked_at=sessions.clock.now()).execute()
+        User.update(lock_reason="race", locked_at=store.clock.now()).execute()
     assert client.get("/account/sessions").status_code == 302
     with app.app_context():
         assert Session.get().end_reason == "locked"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal.client import describe
+from portal.web.client import describe
 
 CASES = [
     ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "

@@ -1,39 +1,39 @@
-"""The lockout policy, rule by rule, with an injected clock."""
+"""The lockout rules, rule by rule, with an injected clock."""
 
 from datetime import datetime
 from datetime import timedelta
 
 import pytest
 
-from portal import lockout
-from portal.lockout import Budget
-from portal.lockout import IpWindow
-from portal.lockout import Policy
+from portal.security import policy
+from portal.security.policy import Budget
+from portal.security.policy import IpWindow
+from portal.security.policy import Policy
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 POLICY = Policy()
 MIN = timedelta(minutes=1)
 
 
-def fail(budget, times, now=T0, policy=POLICY):
+def fail(budget, times, now=T0, rules=POLICY):
     for _ in range(times):
-        assert not lockout.is_locked(budget, now)
-        budget = lockout.after_failure(budget, now, policy)
+        assert not policy.is_locked(budget, now)
+        budget = policy.after_failure(budget, now, rules)
     return budget
 
 
 def test_four_failures_do_not_lock_and_the_fifth_does():
     four = fail(Budget(), 4)
-    assert four.failures == 4 and not lockout.is_locked(four, T0)
-    five = lockout.after_failure(four, T0, POLICY)
-    assert lockout.is_locked(five, T0) and lockout.just_locked(four, five)
+    assert four.failures == 4 and not policy.is_locked(four, T0)
+    five = policy.after_failure(four, T0, POLICY)
+    assert policy.is_locked(five, T0) and policy.just_locked(four, five)
     assert five.locked_until == T0 + 5 * MIN and five.lockouts == 1
 
 
 def test_temporary_lock_ends_exactly_at_its_time():
     locked = fail(Budget(), 5)
-    assert lockout.is_locked(locked, T0 + 5 * MIN - timedelta(microseconds=1))
-    assert not lockout.is_locked(locked, T0 + 5 * MIN)
+    assert policy.is_locked(locked, T0 + 5 * MIN - timedelta(microseconds=1))
+    assert not policy.is_locked(locked, T0 + 5 * MIN)
 
 
 def test_each_further_lock_doubles_up_to_the_maximum():
@@ -53,65 +53,65 @@ def test_the_lock_after_max_temporary_ones_is_permanent():
     assert not budget.permanent
     budget = fail(budget, 5, now)
     assert budget.permanent and budget.locked_until is None
-    assert lockout.is_locked(budget, now + timedelta(days=365))
-    assert lockout.forget_old(budget, now + timedelta(days=365), POLICY) == budget
+    assert policy.is_locked(budget, now + timedelta(days=365))
+    assert policy.forget_old(budget, now + timedelta(days=365), POLICY) == budget
 
 
 def test_failures_are_forgotten_reset_after_the_last_one():
     three = fail(Budget(), 3)
-    assert lockout.forget_old(three, T0 + timedelta(hours=12) - MIN, POLICY) == three
-    assert lockout.forget_old(three, T0 + timedelta(hours=12), POLICY) == Budget()
-    later = lockout.after_failure(three, T0 + timedelta(hours=12), POLICY)
+    assert policy.forget_old(three, T0 + timedelta(hours=12) - MIN, POLICY) == three
+    assert policy.forget_old(three, T0 + timedelta(hours=12), POLICY) == Budget()
+    later = policy.after_failure(three, T0 + timedelta(hours=12), POLICY)
     assert later.failures == 1
 
 
 def test_lockouts_are_forgotten_with_the_failures():
     budget = fail(Budget(), 5)
-    budget = lockout.forget_old(budget, T0 + timedelta(hours=13), POLICY)
+    budget = policy.forget_old(budget, T0 + timedelta(hours=13), POLICY)
     assert budget.lockouts == 0
     assert fail(budget, 5, T0 + timedelta(hours=13)).locked_until == \
         T0 + timedelta(hours=13) + 5 * MIN
 
 
 def test_success_resets_everything():
-    assert lockout.after_success() == Budget()
+    assert policy.after_success() == Budget()
 
 
 @pytest.mark.parametrize(("lockouts", "minutes"), [(1, 5), (2, 10), (3, 20), (4, 40), (5, 60),
                                                    (60, 60), (1000, 60)])
 def test_lock_wait_growth(lockouts, minutes):
-    assert lockout.lock_wait(lockouts, POLICY) == minutes * MIN
+    assert policy.lock_wait(lockouts, POLICY) == minutes * MIN
 
 
 def test_wait_factor_one_keeps_locks_equal():
-    policy = Policy(wait_factor=1)
-    assert lockout.lock_wait(4, policy) == policy.wait
+    rules = Policy(wait_factor=1)
+    assert policy.lock_wait(4, rules) == rules.wait
 
 
 def test_policy_from_config():
     config = {"LOCKOUT_MAX_FAILURES": 3, "LOCKOUT_WAIT": 60, "LOCKOUT_WAIT_FACTOR": 3,
               "LOCKOUT_MAX_WAIT": 600, "LOCKOUT_MAX_TEMPORARY": 2, "LOCKOUT_RESET_AFTER": 7200,
               "IP_MAX_FAILURES": 10, "IP_WINDOW": 300}
-    policy = Policy.from_config(config)
-    assert policy.max_failures == 3 and policy.wait == MIN and policy.ip_window == 5 * MIN
+    rules = Policy.from_config(config)
+    assert rules.max_failures == 3 and rules.wait == MIN and rules.ip_window == 5 * MIN
 
 
 def test_ip_is_throttled_after_max_failures_in_the_window():
-    policy = Policy(ip_max_failures=3)
+    rules = Policy(ip_max_failures=3)
     window = IpWindow()
     for _ in range(3):
-        assert not lockout.ip_throttled(window, T0, policy)
-        window = lockout.ip_after_failure(window, T0, policy)
-    assert lockout.ip_throttled(window, T0, policy)
-    assert lockout.ip_retry_after(window, T0, policy) == 15 * 60
-    assert lockout.ip_retry_after(window, T0 + 15 * MIN - timedelta(seconds=0.5), policy) == 1
+        assert not policy.ip_throttled(window, T0, rules)
+        window = policy.ip_after_failure(window, T0, rules)
+    assert policy.ip_throttled(window, T0, rules)
+    assert policy.ip_retry_after(window, T0, rules) == 15 * 60
+    assert policy.ip_retry_after(window, T0 + 15 * MIN - timedelta(seconds=0.5), rules) == 1
 
 
 def test_ip_window_runs_from_its_first_failure():
-    policy = Policy(ip_max_failures=2)
-    window = lockout.ip_after_failure(IpWindow(), T0, policy)
-    window = lockout.ip_after_failure(window, T0 + 10 * MIN, policy)
-    assert lockout.ip_throttled(window, T0 + 14 * MIN, policy)
-    assert not lockout.ip_throttled(window, T0 + 15 * MIN, policy)
-    fresh = lockout.ip_after_failure(window, T0 + 15 * MIN, policy)
+    rules = Policy(ip_max_failures=2)
+    window = policy.ip_after_failure(IpWindow(), T0, rules)
+    window = policy.ip_after_failure(window, T0 + 10 * MIN, rules)
+    assert policy.ip_throttled(window, T0 + 14 * MIN, rules)
+    assert not policy.ip_throttled(window, T0 + 15 * MIN, rules)
+    fresh = policy.ip_after_failure(window, T0 + 15 * MIN, rules)
     assert fresh == IpWindow(started_at=T0 + 15 * MIN, failures=1)

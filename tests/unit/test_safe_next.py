@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal.auth import is_local_path
+from portal.sessions.current_user import is_local_path
 
 
 @pytest.mark.parametrize("target", ["/account/sessions", "/admin/history?user=bob&outcome=failure",

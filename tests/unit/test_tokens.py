@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from portal import create_app
-from portal import tokens
+from portal.sessions import tokens
 from tests.conftest import TEST_SETTINGS
 
 

@@ -20,26 +20,27 @@ from dataclasses import dataclass
 from flask import current_app
 from peewee import JOIN
 
-from portal import attempts
-from portal import audit
 from portal import clock
-from portal import counters
-from portal import devices
-from portal import ipaddr
-from portal import lockout
-from portal import passwords
-from portal import sessions
-from portal import users
+from portal.accounts import passwords
+from portal.accounts import users
+from portal.accounts.users import Account
 from portal.db import Prepared
 from portal.db import arg
 from portal.db import atomic_async_commit
 from portal.db import database
+from portal.history import attempts
 from portal.models import TYPED_USERNAME_MAX
 from portal.models import UNKNOWN_DEVICE
 from portal.models import FailureBudget
-from portal.models import Session
 from portal.models import User
 from portal.models import bounded
+from portal.security import audit
+from portal.security import budgets
+from portal.security import known_devices
+from portal.security import policy
+from portal.sessions import store
+from portal.sessions.store import LiveSession
+from portal.web import ipaddr
 
 PROCEED = "proceed"
 
@@ -48,10 +49,10 @@ PROCEED = "proceed"
 class Outcome:
     """What an attempt came to: the user and new session on success, the reason, Retry-After."""
 
-    user: User | None
+    user: Account | None
     reason: str
     retry_after: int | None = None
-    session: Session | None = None
+    session: LiveSession | None = None
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,11 @@ class Reservation:
     """What step 1 decided, and the counter values step 3 needs."""
 
     verdict: str
-    user: User | None = None
+    user: Account | None = None
     device: str = UNKNOWN_DEVICE
-    before: lockout.Budget | None = None
-    after: lockout.Budget | None = None
-    ip_window: lockout.IpWindow | None = None
+    before: policy.Budget | None = None
+    after: policy.Budget | None = None
+    ip_window: policy.IpWindow | None = None
     retry_after: int | None = None
 
 
@@ -101,14 +102,14 @@ def confirm_password(user, password, client, request_id, device_id=None):
         return False
     with database.atomic():
         take_back(reservation, client.ip)
-        counters.save_budget(user.username, reservation.device, lockout.after_success())
+        budgets.save(user.username, reservation.device, policy.after_success())
     return True
 
 
 def check(attempt, password):
     """Steps 1 and 2: return the reservation and the attempt's reason."""
-    policy = lockout.Policy.from_config(current_app.config)
-    reservation = reserve(attempt, clock.now(), policy)
+    rules = policy.Policy.from_config(current_app.config)
+    reservation = reserve(attempt, clock.now(), rules)
     if reservation.verdict == PROCEED:
         return reservation, verify(reservation.user, password)
     if reservation.verdict == attempts.LOCKED:
@@ -118,7 +119,7 @@ def check(attempt, password):
     return reservation, reservation.verdict
 
 
-def reserve(attempt, now, policy):
+def reserve(attempt, now, rules):
     """Step 1: refuse a throttled IP or locked account, else count a failure in advance."""
     # Its counts matter once the attempt is settled, whose commit waits for the disk
     # and so makes these durable too: this commit need not wait (one flush of the log
@@ -127,22 +128,21 @@ def reserve(attempt, now, policy):
         # Always one lookup of the account, whatever was typed and whatever stops the
         # attempt: unknown names cost what known ones cost.
         ip_key = ipaddr.throttle_key(attempt.client.ip)
-        window = counters.load_ip(ip_key)
-        if lockout.ip_throttled(window, now, policy):
-            retry = lockout.ip_retry_after(lockout.ip_current(window, now, policy), now, policy)
+        window = budgets.load_window(ip_key)
+        if policy.ip_throttled(window, now, rules):
+            retry = policy.ip_retry_after(policy.ip_current(window, now, rules), now, rules)
             return Reservation(attempts.THROTTLED, find_user(attempt.account),
                                retry_after=retry)
-        window = lockout.ip_after_failure(window, now, policy)
-        counters.save_ip(ip_key, window)
-        known = counters.is_known_device(attempt.account, attempt.device_id)
+        window = policy.ip_after_failure(window, now, rules)
+        budgets.save_window(ip_key, window)
+        known = known_devices.is_known(attempt.account, attempt.device_id)
         device = attempt.device_id if known else UNKNOWN_DEVICE
-        budget, user = locked_budget_and_user(attempt.account, device)
-        before = lockout.forget_old(budget, now, policy)
-        admin_lock = lockout.AdminLock.of(user) if user else lockout.AdminLock()
-        if admin_lock.holds(now) or lockout.is_locked(before, now):
+        budget, user = budget_and_user_under_row_lock(attempt.account, device)
+        before = policy.forget_old(budget, now, rules)
+        if (user and user.admin_lock.holds(now)) or policy.is_locked(before, now):
             return Reservation(attempts.LOCKED, user, device=device, ip_window=window)
-        after = lockout.after_failure(before, now, policy)
-        counters.save_budget(attempt.account, device, after)
+        after = policy.after_failure(before, now, rules)
+        budgets.save(attempt.account, device, after)
         return Reservation(PROCEED, user, device, before, after, window)
 
 
@@ -153,28 +153,28 @@ NOTE_FAILURE = Prepared(lambda: User.update(last_failure_at=arg(1))
                         .where(User.username == arg(0)))
 
 
-# The budget that the statement before locked, and the account: one statement, run
-# after that lock with a snapshot of its own, so an unlock (which resets the budgets
-# first) that the attempt waited for is seen and any admin lock is as fresh as can be.
-# On PostgreSQL the lock travels in the same message: one round trip for both.
+# The budget whose row lock the statement before took, and the account: one statement,
+# run after that row lock with a snapshot of its own, so an unlock (which resets the
+# budgets first) that the attempt waited for is seen and any admin lock is as fresh as
+# can be. On PostgreSQL the row lock travels in the same message: one round trip for both.
 BUDGET_AND_USER = Prepared(lambda: (
-    FailureBudget.select(*counters.BUDGET_COLUMNS, *users.COLUMNS)
+    FailureBudget.select(*budgets.BUDGET_COLUMNS, *users.COLUMNS)
     .join(User, JOIN.LEFT_OUTER, on=(User.username == FailureBudget.account))
     .where(FailureBudget.account == arg(0), FailureBudget.device == arg(1))))
 
 
 def find_user(account):
-    """Return the User named `account`, or None."""
+    """Return the Account named `account`, or None."""
     rows = USER_BY_NAME.rows(account)
     return users.from_columns(rows[0]) if rows else None
 
 
-def locked_budget_and_user(account, device):
-    """Lock the budget of (account, device); return it and the User named `account` or None."""
-    counters.lock_budget(account, device)
+def budget_and_user_under_row_lock(account, device):
+    """Take the row lock of (account, device)'s budget; return it and the Account or None."""
+    budgets.hold_row(account, device)
     row = BUDGET_AND_USER.rows(account, device)[0]
-    split = len(counters.BUDGET_COLUMNS)
-    return lockout.Budget(*row[:split]), users.from_columns(row[split:])
+    split = len(budgets.BUDGET_COLUMNS)
+    return policy.Budget(*row[:split]), users.from_columns(row[split:])
 
 
 def verify(user, password):
@@ -189,7 +189,7 @@ def verify(user, password):
 
 
 def settle(attempt, reason, reservation):
-    """Step 3: record the attempt, apply it to the counters; return the new session or None."""
+    """Step 3: record the attempt, apply it to the budgets; return the new session or None."""
     with database.atomic():
         if reason == attempts.OK:
             session = succeed(attempt, reservation)
@@ -205,20 +205,20 @@ def succeed(attempt, reservation):
     """Take the advance failure back, forget the budget, remember the device, start a session."""
     user, now = reservation.user, clock.now()
     take_back(reservation, attempt.client.ip)
-    counters.save_budget(attempt.account, reservation.device, lockout.after_success())
-    counters.remember_device(attempt.account, attempt.device_id or devices.ensure_id())
+    budgets.save(attempt.account, reservation.device, policy.after_success())
+    known_devices.remember(attempt.account, attempt.device_id or known_devices.ensure_id())
     NOTE_SUCCESS.write(user.id, now)
-    return sessions.start(user, attempt.client.ip, attempt.client.user_agent)
+    return store.start(user, attempt.client.ip, attempt.client.user_agent)
 
 
 def fail(attempt, reservation):
     """Note the failure on the account; if it locked the account, apply the lock."""
     after = reservation.after
-    locked_now = after is not None and lockout.just_locked(reservation.before, after)
+    locked_now = after is not None and policy.just_locked(reservation.before, after)
     if locked_now:
         # A success that settled meanwhile forgets the budget, lock included: then the
         # lock no longer stands, and nobody's sessions should end for it.
-        current = counters.load_budget(attempt.account, reservation.device)
+        current = budgets.load(attempt.account, reservation.device)
         locked_now = current.locked_at == after.locked_at and current.lockouts == after.lockouts
     NOTE_FAILURE.write(attempt.account, clock.now())
     if locked_now and reservation.user is not None:
@@ -227,12 +227,12 @@ def fail(attempt, reservation):
 
 def take_back(reservation, ip):
     """Undo the failure counted in advance for an IP whose attempt succeeded."""
-    counters.take_back_ip(ipaddr.throttle_key(ip), reservation.ip_window)
+    budgets.take_back_window(ipaddr.throttle_key(ip), reservation.ip_window)
 
 
 def apply_policy_lock(user, budget, device):
     """End the user's sessions and write the lock the policy just applied to the audit trail."""
-    sessions.end_all_for_user(user.id, "locked")
+    store.end_all_for_user(user.id, "locked")
     action = audit.POLICY_PERMANENT if budget.permanent else audit.POLICY_LOCK
     audit.record(action, user.id, audit.POLICY_ACTOR, reason="device" if device else "account",
                  until=budget.locked_until, failures=budget.failures)
@@ -241,5 +241,4 @@ def apply_policy_lock(user, budget, device):
 def rehash_if_needed(user, password):
     """Store a new hash when the hashing parameters changed since the last one."""
     if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
-        User.update(password_hash=user.password_hash).where(User.id == user.id).execute()
+        users.store_hash(user, passwords.hash_password(password))

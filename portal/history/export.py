@@ -3,7 +3,7 @@
 import csv
 import io
 
-from portal.client import describe
+from portal.web.client import describe
 
 COLUMNS = ["time_utc", "username_typed", "account", "outcome", "reason", "ip", "browser", "os",
            "device", "user_agent"]

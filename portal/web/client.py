@@ -8,7 +8,7 @@ from flask import abort
 from flask import request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import ipaddr
+from portal.web import ipaddr
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from peewee import fn
 from psycopg2.extras import execute_values
 
 from portal import clock
-from portal import ipaddr
-from portal import passwords
+from portal.accounts import passwords
 from portal.db import database
 from portal.db import is_postgresql
 from portal.models import LoginAttempt
 from portal.models import User
+from portal.web import ipaddr
 
 DAYS = 90
 BATCH = 50_000

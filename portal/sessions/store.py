@@ -6,13 +6,15 @@ the table with when and why they ended; they never sign anyone in again.
 """
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from datetime import timedelta
 
 from flask import current_app
 
 from portal import clock
-from portal import lockout
-from portal import users
+from portal.accounts import users
+from portal.accounts.users import Account
 from portal.db import Prepared
 from portal.db import arg
 from portal.models import IP_MAX
@@ -25,19 +27,29 @@ from portal.models import bounded
 TOUCH_EVERY = timedelta(seconds=60)
 
 
+@dataclass(frozen=True)
+class LiveSession:
+    """A session that signs its user in: its id (the tokens' `jti`), times and account."""
+
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    user: Account
+
+
 NEW_SESSION = Prepared(lambda: Session.insert(
     id=arg(0), user=arg(1), created_at=arg(2), last_seen_at=arg(2), expires_at=arg(3), ip=arg(4),
     user_agent=arg(5)))
 
 
 def start(user, ip, user_agent):
-    """Create and return a new session for the user."""
+    """Create a new session for the Account and return it as a LiveSession."""
     now = clock.now()
-    session = Session(id=uuid.uuid4().hex, user=user, created_at=now, last_seen_at=now,
-                      expires_at=now + timedelta(seconds=current_app.config["SESSION_MAX_AGE"]),
-                      ip=bounded(ip, IP_MAX), user_agent=bounded(user_agent, USER_AGENT_MAX))
-    NEW_SESSION.write(session.id, user.id, now, session.expires_at, session.ip,
-                      session.user_agent)
+    session = LiveSession(uuid.uuid4().hex, now, now,
+                          now + timedelta(seconds=current_app.config["SESSION_MAX_AGE"]), user)
+    NEW_SESSION.write(session.id, user.id, now, session.expires_at, bounded(ip, IP_MAX),
+                      bounded(user_agent, USER_AGENT_MAX))
     return session
 
 
@@ -49,7 +61,7 @@ LIVE_SESSION = Prepared(lambda: (
 
 
 def find_active(session_id, user_id):
-    """Return the live session (with its user) behind a token's claims, or None."""
+    """Return the LiveSession behind a token's claims, or None."""
     if user_id is None:
         return None
     rows = LIVE_SESSION.rows(session_id, user_id)
@@ -57,10 +69,9 @@ def find_active(session_id, user_id):
         return None
     session = as_session(rows[0])
     now = clock.now()
-    # A lock ends sessions when it is set; checking here too closes the race with a
-    # sign-in that was already past its checks when the lock came.
-    reason = "locked" if lockout.AdminLock.of(session.user).holds(now) else ended_by_time(
-        session, now)
+    # An admin lock ends sessions when it is set; checking here too closes the race
+    # with a sign-in that was already past its checks when the lock came.
+    reason = "locked" if session.user.admin_lock.holds(now) else ended_by_time(session, now)
     if reason:
         end(session.id, reason)
         return None
@@ -68,11 +79,9 @@ def find_active(session_id, user_id):
 
 
 def as_session(row):
-    """Build the Session (and its User) of a LIVE_SESSION row."""
+    """Return the LiveSession (and its Account) of a LIVE_SESSION row."""
     split = len(SESSION_COLUMNS)
-    session = Session(**{c.name: v for c, v in zip(SESSION_COLUMNS, row[:split], strict=True)})
-    session.user = users.from_columns(row[split:])
-    return session
+    return LiveSession(*row[:split], users.from_columns(row[split:]))
 
 
 def ended_by_time(session, now):
@@ -89,7 +98,7 @@ def touch(session):
     now = clock.now()
     if now - session.last_seen_at >= TOUCH_EVERY:
         (Session.update(last_seen_at=now)
-         .where(Session.id == session.id, Session.last_seen_at < now - TOUCH_EVERY)
+         .where(Session.id == session.id, Session.last_seen_at <= now - TOUCH_EVERY)
          .execute())
 
 

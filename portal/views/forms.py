@@ -4,13 +4,13 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms import StringField
 
-from portal import client
-from portal import devices
-from portal import logs
-from portal import signin
-from portal import users
-from portal.locks import DURATIONS
+from portal.accounts import users
 from portal.models import LOCK_REASON_MAX
+from portal.security import known_devices
+from portal.security import signin
+from portal.security.admin_locks import DURATIONS
+from portal.web import client
+from portal.web import logs
 
 
 class LoginForm(FlaskForm):
@@ -29,7 +29,7 @@ class LoginForm(FlaskForm):
         self.outcome = signin.check_credentials(self.username.data or "",
                                                 self.password.data or "",
                                                 client.current(), logs.request_id(),
-                                                devices.current_id())
+                                                known_devices.current_id())
         self.user = self.outcome.user
         return self.user is not None
 

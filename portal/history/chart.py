@@ -11,14 +11,14 @@ from datetime import timedelta
 
 from peewee import fn
 
-from portal import attempts
 from portal import clock
 from portal import db
-from portal import history
-from portal import ipaddr
-from portal import users
+from portal.accounts import users
+from portal.history import attempts
+from portal.history import queries
 from portal.models import DailySummary
 from portal.models import LoginAttempt
+from portal.web import ipaddr
 
 HOURS, DAYS, TOP = 24, 30, 5
 
@@ -61,7 +61,7 @@ def failures(filters, since):
     """Return the failed attempts matching the filters (their own time range aside) since then."""
     query = LoginAttempt.select().where(LoginAttempt.outcome == attempts.FAILURE,
                                         LoginAttempt.at >= since)
-    for condition in history.conditions(replace(filters, since="", until="")):
+    for condition in queries.conditions(replace(filters, since="", until="")):
         query = query.where(condition)
     return query
 

@@ -10,10 +10,10 @@ from flask import g
 from flask import request
 from flask import url_for
 
-from portal import cookies
-from portal import htmx
-from portal import sessions
-from portal import tokens
+from portal.sessions import cookies
+from portal.sessions import store
+from portal.sessions import tokens
+from portal.web import htmx
 
 COOKIE_NAME = "portal_session"
 
@@ -36,12 +36,12 @@ def load_current_user():
         return
     token = request.cookies.get(cookie_name())
     claims = tokens.read(token)
-    session = claims and sessions.find_active(claims["jti"], _user_id(claims["sub"]))
+    session = claims and store.find_active(claims["jti"], _user_id(claims["sub"]))
     if not session:
         g.clear_cookie = bool(token)
         return
     g.user, g.session = session.user, session
-    sessions.touch(session)
+    store.touch(session)
     # Re-issue (same jti) once half the token's life is gone, so an active user stays in;
     # a token accepted only thanks to the leeway has expired and is never renewed.
     remaining = claims["exp"] - time.time()

@@ -12,13 +12,15 @@ Two kinds of budget are kept:
 - an IP window: an address that has failed IP_MAX_FAILURES times within IP_WINDOW
   (counted from its first failure in the window) is throttled until the window ends.
 
-portal.counters stores these values under row locks; this module only decides.
+portal.security.budgets stores these values under row locks; this module only decides.
 """
 
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
+
+from portal.accounts.users import AdminLock
 
 
 @dataclass(frozen=True)
@@ -139,26 +141,6 @@ def ip_after_failure(window, now, policy):
     """Return the IP's window with one more failure in it."""
     window = ip_current(window, now, policy)
     return IpWindow(started_at=window.started_at or now, failures=window.failures + 1)
-
-
-@dataclass(frozen=True)
-class AdminLock:
-    """An administrator's lock on an account, as stored on the user row."""
-
-    reason: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    by: str | None = None
-
-    @classmethod
-    def of(cls, user):
-        """Return the lock stored on a user row (a model or a dict)."""
-        get = user.get if isinstance(user, dict) else lambda name: getattr(user, name)
-        return cls(get("lock_reason"), get("locked_at"), get("locked_until"), get("locked_by"))
-
-    def holds(self, now):
-        """Return True while the lock is in force."""
-        return self.reason is not None and (self.until is None or now < self.until)
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,13 @@ from peewee import SQL
 from portal import clock
 from portal.db import Prepared
 from portal.db import arg
+from portal.history.attempts import FAILURE
+from portal.history.attempts import SUCCESS
 from portal.models import LoginAttempt
 from portal.models import Session
 
 ENDED_SHOWN = 10
+NOTICE_CAP = 1000  # "1000 failed attempts" says enough; counting further costs time
 ATTEMPTS_SHOWN = 20
 LIVE, ENDED, ATTEMPT = "live", "ended", "attempt"
 NULL = SQL("NULL")
@@ -100,3 +103,35 @@ def of(user_id, attempts_shown=ATTEMPTS_SHOWN):
     lists[ENDED].sort(key=lambda s: s["ended_at"], reverse=True)
     lists[ATTEMPT].sort(key=lambda a: (a["at"], a["id"]), reverse=True)
     return Activity(lists[LIVE], lists[ENDED], lists[ATTEMPT])
+
+
+def failures_since_previous_success(user_id, signed_in_at, recent):
+    """Count failures against an account since the success before the one at `signed_in_at`.
+
+    `recent` is the account's latest attempts, newest first (`of`): usually the
+    previous success is among them and no query is needed.
+    """
+    for index, attempt in enumerate(recent):
+        if attempt["outcome"] == SUCCESS and attempt["at"] < signed_in_at:
+            return sum(1 for newer in recent[:index] if newer["outcome"] == FAILURE)
+    if len(recent) < ATTEMPTS_SHOWN:  # that was every attempt there is: no earlier success
+        return sum(1 for attempt in recent if attempt["outcome"] == FAILURE)
+    previous = (LoginAttempt.select(LoginAttempt.at)
+                .where(LoginAttempt.user == user_id, LoginAttempt.outcome == SUCCESS,
+                       LoginAttempt.at < signed_in_at)
+                .order_by(LoginAttempt.at.desc()).limit(1).scalar())
+    failures = LoginAttempt.select().where(LoginAttempt.user == user_id,
+                                           LoginAttempt.outcome == FAILURE)
+    if previous is not None:
+        failures = failures.where(LoginAttempt.at > previous)
+    return failures.limit(NOTICE_CAP).count()
+
+
+def failures_before(user_id, at, limit):
+    """Return the failures against an account up to `at` (what caused a lock), newest first."""
+    return list(LoginAttempt.select(LoginAttempt.at, LoginAttempt.username, LoginAttempt.reason,
+                                    LoginAttempt.ip, LoginAttempt.user_agent)
+                .where(LoginAttempt.user == user_id, LoginAttempt.at <= at,
+                       LoginAttempt.outcome == FAILURE)
+                .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
+                .limit(limit).dicts())

@@ -11,8 +11,8 @@ from flask import current_app
 from peewee import EXCLUDED
 
 from portal import clock
-from portal import partitions
 from portal.db import database
+from portal.history import partitions
 from portal.models import DailySummary
 from portal.models import IpThrottle
 from portal.models import LoginAttempt

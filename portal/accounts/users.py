@@ -1,0 +1,117 @@
+"""Accounts: create with a checked name and password, find by name, change the password.
+
+An account is read as an `Account`, a frozen value: the columns a request and a sign-in
+need, with the admin lock stored on the row. Nothing writes through it.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from peewee import IntegrityError
+
+from portal import clock
+from portal.accounts import passwords
+from portal.models import USERNAME_MAX
+from portal.models import User
+from portal.models import database
+
+USERNAME = re.compile(rf"[a-z0-9][a-z0-9._@-]{{0,{USERNAME_MAX - 1}}}")
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
+
+
+@dataclass(frozen=True)
+class AdminLock:
+    """An administrator's lock on an account, as stored on the user row."""
+
+    reason: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    by: str | None = None
+
+    def holds(self, now):
+        """Return True while the lock is in force."""
+        return self.reason is not None and (self.until is None or now < self.until)
+
+
+@dataclass(frozen=True)
+class Account:
+    """What a request and a sign-in read of a user: who it is and its admin lock."""
+
+    id: int
+    username: str
+    password_hash: str
+    is_admin: bool
+    admin_lock: AdminLock
+
+
+# The columns of an Account, in order: prepared statements elsewhere select them too.
+COLUMNS = [User.id, User.username, User.password_hash, User.is_admin, User.lock_reason,
+           User.locked_at, User.locked_until, User.locked_by]
+
+
+def from_columns(values):
+    """Return the Account of COLUMNS values, or None when they are NULLs (no such account)."""
+    if values[0] is None:
+        return None
+    return Account(*values[:4], AdminLock(*values[4:]))
+
+
+class UserError(ValueError):
+    """A user cannot be created as asked; the message says why."""
+
+
+def check_username(username):
+    """Raise UserError unless the name is 1-64 of a-z 0-9 . _ @ - (starting alphanumeric)."""
+    if not USERNAME.fullmatch(username):
+        raise UserError(f"Invalid username {username!r}: use 1-{USERNAME_MAX} characters "
+                        "a-z 0-9 . _ @ -, starting with a letter or digit.")
+
+
+def check_password(password):
+    """Raise UserError unless the password has a sensible length."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise UserError(f"The password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long.")
+
+
+def normalize_username(typed):
+    """Return the account name a typed username refers to (case and edges ignored)."""
+    return (typed or "").strip().lower()
+
+
+def by_name(typed):
+    """Return the Account a typed name refers to, or None."""
+    row = (User.select(*COLUMNS).where(User.username == normalize_username(typed))
+           .tuples().first())
+    return from_columns(row) if row else None
+
+
+def create(username, password, is_admin=False):
+    """Create and return an Account; raise UserError for a bad or taken name."""
+    username = normalize_username(username)
+    check_username(username)
+    check_password(password)
+    try:
+        with database.atomic():
+            user = User.create(username=username, is_admin=is_admin, created_at=clock.now(),
+                               password_hash=passwords.hash_password(password))
+    except IntegrityError:
+        raise UserError(f"A user named {username!r} already exists.") from None
+    return Account(user.id, user.username, user.password_hash, user.is_admin, AdminLock())
+
+
+def change_password(account, password):
+    """Store a new password for the account."""
+    check_password(password)
+    store_hash(account, passwords.hash_password(password))
+
+
+def store_hash(account, password_hash):
+    """Replace the account's password hash."""
+    User.update(password_hash=password_hash).where(User.id == account.id).execute()
+
+
+def admin_exists():
+    """Return True when at least one admin account exists."""
+    return User.select().where(User.is_admin == True).exists()  # noqa: E712 (SQL, not Python)

@@ -1,0 +1,48 @@
+"""Login attempts: their outcomes and reasons, and recording one (table row and JSON line)."""
+
+import json
+import logging
+
+from portal import clock
+from portal.accounts import users
+from portal.db import Prepared
+from portal.db import arg
+from portal.models import IP_MAX
+from portal.models import TYPED_USERNAME_MAX
+from portal.models import USER_AGENT_MAX
+from portal.models import LoginAttempt
+from portal.models import bounded
+from portal.web import ipaddr
+
+SUCCESS, FAILURE = "success", "failure"
+OK, BAD_PASSWORD, UNKNOWN_USER = "ok", "bad_password", "unknown_user"
+LOCKED, THROTTLED = "locked", "throttled"
+OUTCOMES = (SUCCESS, FAILURE)
+REASONS = (OK, BAD_PASSWORD, UNKNOWN_USER, LOCKED, THROTTLED)
+
+ATTEMPT_FIELDS = ["at", "username", "user", "outcome", "reason", "ip", "user_agent",
+                  "request_id", "session"]
+# Every attempt runs this: compiled once (portal.db.Prepared).
+NEW_ATTEMPT = Prepared(lambda: LoginAttempt.insert(
+    {**{getattr(LoginAttempt, name): arg(n) for n, name in enumerate(ATTEMPT_FIELDS)},
+     LoginAttempt.username_key: arg(len(ATTEMPT_FIELDS)),
+     LoginAttempt.ip_key: arg(len(ATTEMPT_FIELDS) + 1)}))
+
+log = logging.getLogger("portal.attempts")
+
+
+def record(username, user, reason, client, request_id, session_id=None):
+    """Insert one attempt and write its JSON log line."""
+    outcome = SUCCESS if reason == OK else FAILURE
+    row = {"at": clock.now(), "username": bounded(username, TYPED_USERNAME_MAX),
+           "user": user.id if user else None, "outcome": outcome, "reason": reason,
+           "ip": bounded(client.ip, IP_MAX), "user_agent": bounded(client.user_agent,
+                                                                   USER_AGENT_MAX),
+           "request_id": request_id, "session": session_id}
+    NEW_ATTEMPT.write(*[row[name] for name in ATTEMPT_FIELDS],
+                      users.normalize_username(row["username"]), ipaddr.key(client.ip))
+    log.info(json.dumps({
+        "event": "login_attempt", "time": row["at"].isoformat() + "Z", "outcome": outcome,
+        "reason": reason, "username": row["username"], "user_id": row["user"],
+        "ip": row["ip"], "user_agent": row["user_agent"], "request_id": request_id,
+    }))

@@ -1,0 +1,36 @@
+"""Administrators' locks: lock an account on every device, and unlock it."""
+
+from datetime import timedelta
+
+from portal import clock
+from portal.db import database
+from portal.models import LOCK_REASON_MAX
+from portal.models import User
+from portal.models import bounded
+from portal.security import audit
+from portal.security import budgets
+from portal.sessions import store
+
+DURATIONS = {"": None, "1h": timedelta(hours=1), "1d": timedelta(days=1),
+             "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+
+def lock(user, reason, duration, actor, actor_ip):
+    """Lock an account (for `duration`, or until unlocked) and end all its sessions at once."""
+    now = clock.now()
+    until = now + duration if duration else None
+    reason = bounded(reason.strip(), LOCK_REASON_MAX)
+    with database.atomic():
+        User.update(lock_reason=reason, locked_at=now, locked_until=until, locked_by=actor)\
+            .where(User.id == user.id).execute()
+        store.end_all_for_user(user.id, "locked")
+        audit.record(audit.LOCK, user.id, actor, actor_ip, reason, until)
+
+
+def unlock(user, actor, actor_ip):
+    """Lift an admin lock and every policy lock, forgetting the failures that caused them."""
+    with database.atomic():  # budgets before the user row: the order sign-ins lock them in
+        budgets.reset_account(user.username)
+        User.update(lock_reason=None, locked_at=None, locked_until=None, locked_by=None)\
+            .where(User.id == user.id).execute()
+        audit.record(audit.UNLOCK, user.id, actor, actor_ip)

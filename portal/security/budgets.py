@@ -1,0 +1,108 @@
+"""Failure budgets and IP windows in the database, read and written under row locks.
+
+Call these inside `database.atomic()`. On PostgreSQL a row lock is taken by an upsert
+(INSERT ... ON CONFLICT DO UPDATE), which returns the row or, for a budget at sign-in,
+leaves it to the next statement to read under the row lock; on SQLite the transaction
+holds the database's write lock (BEGIN IMMEDIATE). Either way concurrent attempts from
+any number of processes queue up here and every failure is counted exactly once. Every
+transaction takes its row locks in the same order (IP window, budgets, user row,
+sessions), so none can deadlock.
+"""
+
+import dataclasses
+
+from peewee import EXCLUDED
+
+from portal.db import Prepared
+from portal.db import arg
+from portal.models import UNKNOWN_DEVICE
+from portal.models import FailureBudget
+from portal.models import IpThrottle
+from portal.security import policy
+
+BUDGET_FIELDS = [field.name for field in dataclasses.fields(policy.Budget)]
+# The columns of a policy.Budget, in order: the sign-in's own statement selects them too.
+BUDGET_COLUMNS = [getattr(FailureBudget, name) for name in BUDGET_FIELDS]
+
+
+def to_budget(row):
+    """Return the policy's Budget of a stored row."""
+    return policy.Budget(**{name: getattr(row, name) for name in BUDGET_FIELDS})
+
+
+def upsert_budget_row():
+    """Return the upsert that creates a budget row when missing and takes its row lock.
+
+    Its no-op update is what takes the row lock on PostgreSQL; SQLite's write
+    transaction already holds the whole database.
+    """
+    return (FailureBudget.insert(account=arg(0), device=arg(1))
+            .on_conflict(conflict_target=[FailureBudget.account, FailureBudget.device],
+                         update={FailureBudget.account: EXCLUDED.account}))
+
+
+# Every sign-in runs these: compiled once (portal.db.Prepared).
+ROW_LOCKED_BUDGET = Prepared(lambda: upsert_budget_row().returning(*BUDGET_COLUMNS))
+ROW_LOCK_BUDGET = Prepared(upsert_budget_row)
+SAVE_BUDGET = Prepared(lambda: FailureBudget.update(
+    {column: arg(n + 2) for n, column in enumerate(BUDGET_COLUMNS)})
+    .where(FailureBudget.account == arg(0), FailureBudget.device == arg(1)))
+ROW_LOCKED_WINDOW = Prepared(lambda: IpThrottle.insert(ip=arg(0))
+                             .on_conflict(conflict_target=[IpThrottle.ip],
+                                          update={IpThrottle.ip: EXCLUDED.ip})
+                             .returning(IpThrottle.started_at, IpThrottle.failures))
+SAVE_WINDOW = Prepared(lambda: IpThrottle.update(started_at=arg(1), failures=arg(2)).where(
+    IpThrottle.ip == arg(0)))
+# Decided in the statement, under its row lock, so it needs no read first: the window
+# must still be the one the failure was counted in.
+TAKE_BACK_WINDOW = Prepared(lambda: IpThrottle.update(failures=IpThrottle.failures - 1).where(
+    IpThrottle.ip == arg(0), IpThrottle.started_at == arg(1), IpThrottle.failures > 0))
+
+
+def load(account, device):
+    """Return the budget of (account, device), holding its row lock (row created if missing)."""
+    return policy.Budget(*ROW_LOCKED_BUDGET.rows(account, device)[0])
+
+
+def hold_row(account, device):
+    """Take the row lock of (account, device)'s budget, created if missing, without reading it."""
+    ROW_LOCK_BUDGET.write(account, device)
+
+
+def save(account, device, budget):
+    """Store a budget decided by the policy."""
+    SAVE_BUDGET.write(account, device, *dataclasses.astuple(budget))
+
+
+def reset_account(account):
+    """Forget every failure and policy lock of an account, on all devices (admin unlock)."""
+    FailureBudget.update(**dataclasses.asdict(policy.Budget())).where(
+        FailureBudget.account == account).execute()
+
+
+def unknown_client_budgets(accounts):
+    """Return {account: Budget} of these accounts' budgets for unknown clients (one query)."""
+    rows = FailureBudget.select().where(FailureBudget.account.in_(list(accounts)),
+                                        FailureBudget.device == UNKNOWN_DEVICE)
+    return {row.account: to_budget(row) for row in rows}
+
+
+def device_budgets(account):
+    """Return the budgets of the account's known devices."""
+    return [to_budget(row) for row in FailureBudget.select().where(
+        FailureBudget.account == account, FailureBudget.device != UNKNOWN_DEVICE)]
+
+
+def load_window(key):
+    """Return the IP's window, holding its row lock (row created if missing)."""
+    return policy.IpWindow(*ROW_LOCKED_WINDOW.rows(key)[0])
+
+
+def save_window(key, window):
+    """Store an IP window decided by the policy."""
+    SAVE_WINDOW.write(key, window.started_at, window.failures)
+
+
+def take_back_window(key, reserved):
+    """Take back a failure counted in advance in the window `reserved`, if it still runs."""
+    TAKE_BACK_WINDOW.write(key, reserved.started_at)

@@ -1,0 +1,57 @@
+"""Each account's lock state, explained: for the users list, the user page and the CLI."""
+
+from collections import namedtuple
+
+from flask import current_app
+
+from portal import clock
+from portal.accounts import users
+from portal.accounts.users import AdminLock
+from portal.models import User
+from portal.security import budgets
+from portal.security import policy
+
+LIST_LIMIT = 200
+
+# What the users list shows of an account: plain values, its LockState last.
+UserRow = namedtuple("UserRow", ["id", "username", "is_admin", "created_at", "last_success_at",
+                                 "last_failure_at", "state"])
+LIST_COLUMNS = [User.id, User.username, User.is_admin, User.created_at, User.last_success_at,
+                User.last_failure_at, User.lock_reason, User.locked_at, User.locked_until,
+                User.locked_by]
+
+
+def state_of(user):
+    """Return the LockState of one Account (its budget for unknown clients)."""
+    found = budgets.unknown_client_budgets([user.username])
+    return policy.explain(user.admin_lock, found.get(user.username, policy.Budget()),
+                          clock.now(), policy.Policy.from_config(current_app.config))
+
+
+def overview(search="", limit=LIST_LIMIT):
+    """Return the UserRows matching `search` by name (at most `limit`; None: all)."""
+    query = User.select(*LIST_COLUMNS).order_by(User.username).limit(limit)
+    if search:
+        query = query.where(User.username.contains(users.normalize_username(search)))
+    return with_states(list(query.tuples()))
+
+
+def row_for(user_id):
+    """Return one account's UserRow."""
+    return with_states([User.select(*LIST_COLUMNS).where(User.id == user_id).tuples().get()])[0]
+
+
+def with_states(rows):
+    """Return UserRows of LIST_COLUMNS tuples, each with its LockState (one query for all)."""
+    found = budgets.unknown_client_budgets(row[1] for row in rows)
+    now, rules = clock.now(), policy.Policy.from_config(current_app.config)
+    return [UserRow(*row[:6], policy.explain(AdminLock(*row[6:]),
+                                             found.get(row[1], policy.Budget()), now, rules))
+            for row in rows]
+
+
+def locked_devices(user):
+    """Return how many known devices of the Account are locked by the policy right now."""
+    now = clock.now()
+    return sum(1 for budget in budgets.device_budgets(user.username)
+               if policy.is_locked(budget, now))
