@@ -27,7 +27,7 @@ def instance_secret():
 def ensure_admin(app):
     """Create the schema, and an `admin` with a printed random password if no admin exists."""
     from portal import schema
-    from portal import users
+    from portal.accounts import users
 
     with app.app_context():
         schema.create()

@@ -3,7 +3,7 @@
 import csv
 import io
 
-from portal.web.client import describe
+from portal.web.user_agent import describe
 
 COLUMNS = ["time_utc", "username_typed", "account", "outcome", "reason", "ip", "browser", "os",
            "device", "user_agent"]
@@ -34,6 +34,6 @@ def csv_chunks(rows):
 
 def cells(row):
     """Return one history row's cells in COLUMNS order."""
-    device = describe(row.user_agent)
+    agent = describe(row.user_agent)
     return [row.at.isoformat() + "Z", row.username, row.account, row.outcome, row.reason,
-            row.ip, device.browser, device.os, device.device, row.user_agent]
+            row.ip, agent.browser, agent.os, agent.device_family, row.user_agent]

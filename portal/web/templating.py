@@ -1,16 +1,18 @@
-"""Jinja filters for times and durations, as people read them."""
+"""Jinja filters and globals: times and durations as people read them, user agents named."""
 
 from datetime import timedelta
 
 from markupsafe import Markup
 
 from portal import clock
+from portal.web.user_agent import describe
 
 UNITS = ((86400, "d"), (3600, "h"), (60, "min"), (1, "s"))
 
 
 def init_app(app):
-    """Register the filters."""
+    """Register the filters, and `describe` for naming a user agent."""
+    app.jinja_env.globals["describe"] = describe
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["utc"] = utc

@@ -1,8 +1,8 @@
-"""Device names for real user-agent strings, as the sessions page shows them."""
+"""User-agent strings named as people name them: browser, OS, device family and kind."""
 
 import pytest
 
-from portal.web.client import describe
+from portal.web.user_agent import describe
 
 CASES = [
     ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
@@ -32,9 +32,9 @@ def test_real_user_agents_are_named(agent, browser, os, device, kind):
     named = describe(agent)
     shown_browser = f"{named.browser} {named.browser_version}".strip()
     shown_os = f"{named.os} {named.os_version}".strip()
-    assert (shown_browser, shown_os, named.device, named.kind) == (browser, os, device, kind)
+    assert (shown_browser, shown_os, named.device_family, named.kind) == (browser, os, device, kind)
 
 
 def test_families_are_the_parsers_own_names():
     named = describe(CASES[0][0])
-    assert (named.browser, named.os, named.device) == ("Mobile Safari", "iOS", "iPhone")
+    assert (named.browser, named.os, named.device_family) == ("Mobile Safari", "iOS", "iPhone")
