@@ -1,7 +1,8 @@
 """Deferred writes (portal.db.PostgresqlPool): fewer round trips, the same transactions.
 
 The semantic tests run on both databases (on SQLite a write simply runs at once); the
-ones about what reaches the server, and when, are PostgreSQL's.
+ones about what reaches the server, and when, are PostgreSQL's, and count round trips
+at the socket (tests.pgwire).
 """
 
 import peewee
@@ -10,6 +11,7 @@ import pytest
 from portal import db
 from portal.db import Prepared
 from portal.db import arg
+from tests.pgwire import WireProxy
 
 
 class Probe(peewee.Model):
@@ -43,6 +45,17 @@ def names():
 def needs_postgresql():
     if not db.is_postgresql():
         pytest.skip("PostgreSQL round trips")
+
+
+@pytest.fixture
+def wire(app, database_url):
+    """Point the app at PostgreSQL through a proxy that counts round trips at the socket."""
+    needs_postgresql()
+    with WireProxy() as proxy:
+        db.database.close_all()
+        db.database.initialize(db.open_database(proxy.url(database_url), app))
+        yield proxy
+        db.database.close_all()
 
 
 def test_a_write_is_seen_by_the_next_statement_of_its_transaction(probe):
@@ -103,15 +116,14 @@ def test_a_raw_cursor_runs_inside_the_transaction(probe):
     assert db.database.execute_sql("SHOW statement_timeout").fetchone()[0] == "5s"
 
 
-def test_an_empty_transaction_costs_no_round_trip(probe, monkeypatch):
-    needs_postgresql()
-    sent = count_round_trips(monkeypatch)
+def test_an_empty_transaction_costs_no_round_trip(wire, probe):
+    wire.reset()
     with db.database.atomic():
         pass
     with pytest.raises(Boom), db.database.atomic():
         ADD.write("a")
         raise Boom
-    assert sent == []
+    assert wire.round_trips == 0
 
 
 def test_a_lost_statement_in_a_deferred_write_is_prepared_again(probe):
@@ -187,56 +199,30 @@ def test_an_asynchronous_commit_inside_a_transaction_leaves_the_transaction_alon
     assert names() == [("a",), ("b",)]
 
 
-def test_a_sign_in_waits_for_the_disk_once_with_the_attempt_not_with_the_reservation(
-        auth, monkeypatch):
-    needs_postgresql()
-    auth.create("alice", "correct horse")
-    sent = count_round_trips(monkeypatch)
-    assert auth.login("alice", "wrong").status_code == 200
-    assert auth.login("alice", "correct horse").status_code == 302
-    transactions = [b""]
-    for sql in sent:
-        transactions[-1] += sql if isinstance(sql, bytes) else sql.encode()
-        if transactions[-1].endswith(b"COMMIT"):
-            transactions.append(b"")
-    transactions.pop()
-    relaxed = [db.ASYNCHRONOUS_COMMIT.encode() in t for t in transactions]
-    records = [b"'bad_password'" in t or b"'success', 'ok'" in t for t in transactions]
-    # Each attempt: the reservation's COMMIT does not wait; the settlement's, with the
-    # attempt's row (and, the log being written in order, the reservation), does.
-    assert relaxed == [True, False, True, False], "\n".join(map(str, transactions))
-    assert records == [False, True, False, True]
-
-
 def test_a_successful_sign_in_on_postgresql_takes_four_round_trips_five_from_a_known_device(
-        app, auth, monkeypatch):
-    needs_postgresql()
+        app, auth, wire):
     auth.create("alice", "correct horse")
     for _ in range(2):  # the second sign-in comes from a known device: all is prepared
         assert auth.login("alice", "correct horse").status_code == 302
         auth.logout()
-    sent = count_round_trips(monkeypatch)
+    wire.reset()
     assert auth.login("alice", "correct horse").status_code == 302
-    # The reservation: the IP window, the known device, the budget's lock with the budget
-    # and the user, COMMIT; the settlement: its six writes with COMMIT.
-    assert len(sent) == 5, "\n".join(map(str, sent))
-    sent.clear()
+    # The reservation: the IP window, the known device, the budget's row lock with the
+    # budget and the user, COMMIT; the settlement: its writes with COMMIT.
+    assert wire.round_trips == 5
+    wire.reset()
     new_browser = app.test_client()
     assert new_browser.post("/login", data={"username": "alice",
                                             "password": "correct horse"}).status_code == 302
-    assert len(sent) == 4, "\n".join(map(str, sent))
+    assert wire.round_trips == 4
 
 
-def count_round_trips(monkeypatch):
-    """Record every message the pool sends to PostgreSQL from now on."""
-    sent = []
-    send = db.PostgresqlPool._execute
-
-    def counting(self, sql, params):
-        sent.append(sql)
-        return send(self, sql, params)
-    monkeypatch.setattr(db.PostgresqlPool, "_execute", counting)
-    return sent
+def test_a_failed_sign_in_on_postgresql_takes_four_round_trips(auth, wire):
+    auth.create("alice", "correct horse")
+    assert auth.login("alice", "wrong").status_code == 200  # everything is prepared now
+    wire.reset()
+    assert auth.login("alice", "wrong").status_code == 200
+    assert wire.round_trips == 4
 
 
 def count_elsewhere(database_url):
