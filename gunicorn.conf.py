@@ -11,16 +11,15 @@ import os
 bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 # Sign-ins are CPU-bound (argon2id, 19 MiB per hash): one sync worker per core. More
 # hashing processes than cores only take turns on the cores, and each switch evicts the
-# other's 19 MiB from the caches: in two back-to-back bench/run.py comparisons, two
-# workers per core reached 0.79x and 0.86x of the hashing ceiling, one per core 0.94x and
-# 0.89x. With the database on another host, add threads (PORTAL_THREADS) so a worker
-# serves another request while it waits; see the README on long CSV exports, and on
-# keep-alive connections, which stay with the threaded worker that accepted them.
+# other's 19 MiB from the caches (bench/RESULTS.md has the comparison). With the database
+# on another host, add threads (PORTAL_THREADS) so a worker serves another request while
+# it waits; see the README on long CSV exports, and on keep-alive connections, which
+# stay with the threaded worker that accepted them.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("PORTAL_THREADS", "1"))
-# A sync worker is restarted when one request runs longer than this. The CSV export
-# streams about 15,000-90,000 rows a second, so 120 s covers a few million rows;
-# raise it (GUNICORN_CMD_ARGS="--timeout 600") to export more in one file.
+# A sync worker is restarted when one request runs longer than this, a CSV export
+# included: 120 s streams a few million rows (bench/RESULTS.md); raise it
+# (GUNICORN_CMD_ARGS="--timeout 600") to export more in one file.
 timeout = 120
 graceful_timeout = 20
 keepalive = 5

@@ -257,13 +257,13 @@ def arg(index):
 class Prepared:
     """A fixed-shape query turned into SQL by Peewee once, then run with new arguments.
 
-    Peewee takes about 0.3 ms to turn a query into SQL, more than SQLite takes to
-    run it; a page's hot queries have one shape each, so that work is done once
-    per database. On PostgreSQL the statement is also prepared on the server, once
-    per connection (PREPARE/EXECUTE), which spares parsing and planning: about
-    0.1 ms of a 0.2 ms round trip. Arguments go to the driver as given (no field
-    conversion), so pass plain str, int and datetime values; an integer beyond the
-    column's range is an error on PostgreSQL rather than no match.
+    Turning a query into SQL takes Peewee longer than SQLite takes to run it, and a
+    page's hot queries have one shape each, so that work is done once per database.
+    On PostgreSQL the statement is also prepared on the server, once per connection
+    (PREPARE/EXECUTE), which spares parsing and planning on every later use.
+    Arguments go to the driver as given (no field conversion), so pass plain str, int
+    and datetime values; an integer beyond the column's range is an error on
+    PostgreSQL rather than no match.
     """
 
     _names = itertools.count(1)

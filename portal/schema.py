@@ -22,12 +22,12 @@ TRIGRAM_INDEXES = [
     "ON login_attempts USING gin (user_agent gin_trgm_ops)",
 ]
 
-# PostgreSQL: a dense CIDR filter compares `ip_key || ''` (history.ip_condition), which
-# hides ip_key's index and, with it, the column's statistics. The planner then guesses
-# that few rows match and, for an export's batch of 2,000, reads the whole table in
-# parallel and sorts it instead of walking the time index (12,500 against 111,000
-# rows/s at a million attempts). Statistics on the expression itself (PostgreSQL 14+)
-# tell it the real share; ANALYZE (autovacuum, or seed-demo) fills them in.
+# PostgreSQL: a dense CIDR filter compares `ip_key || ''` (history.queries.ip_condition),
+# which hides ip_key's index and, with it, the column's statistics. The planner then
+# guesses that few rows match and, for an export's batch, reads the whole table in
+# parallel and sorts it instead of walking the time index. Statistics on the expression
+# itself (PostgreSQL 14+) tell it the real share; ANALYZE (autovacuum, or seed-demo)
+# fills them in.
 EXPRESSION_STATISTICS = ("CREATE STATISTICS IF NOT EXISTS login_attempts_ip_key_text "
                          "ON ((ip_key || '')) FROM login_attempts")
 

@@ -26,8 +26,8 @@ class CsrfSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, which holds only Flask-WTF's CSRF secret here.
 
     Flask builds its cookie serializer anew for every request, and the constructor
-    serializes a test value to learn the output type: a tenth of the cost of a
-    trivial request. The serializer depends only on the app's fixed secret and
+    serializes a test value to learn the output type, a sizeable part of a trivial
+    request. The serializer depends only on the app's fixed secret and
     settings, so each app builds it once. A browser sends the same cookie with every
     request, so its signature is checked once per worker too (`opened`); its age is
     still checked on every request, as Flask does.

@@ -46,10 +46,11 @@ def read(token):
     return claims
 
 
-# PyJWT takes about 0.2 ms to check a token, as long as the page's queries together, and a
-# signed-in browser sends the same token with every request: each worker remembers the
-# claims of the tokens it has verified. The key is the whole token and every input to the
-# check (keyring included), and failures raise, so they are never remembered.
+# A signed-in browser sends the same token with every request, and checking it costs
+# about as much as the page's queries: each worker remembers the claims of the tokens it
+# has verified. Rule: the key is the whole token and every input to the check (keyring
+# included); failures raise, so they are never remembered; the expiry is checked again
+# on every use (read).
 @functools.lru_cache(maxsize=4096)
 def verified(token, keyring, audience, issuer, leeway):
     """Return the claims of a token that passes every check, or raise InvalidTokenError."""
