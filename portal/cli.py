@@ -105,7 +105,7 @@ def cli_actor():
 @users_group.command("list")
 def list_users_command():
     """List users: name, role, lock state, created."""
-    for user in lock_states.overview(limit=None):
+    for user in lock_states.user_rows(limit=None):
         role = "admin" if user.is_admin else "user"
         state = user.state.kind if user.state.kind != "open" else "active"
         click.echo(f"{user.username}\t{role}\t{state}\t{user.created_at:%Y-%m-%d %H:%M} UTC")

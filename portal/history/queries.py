@@ -1,4 +1,4 @@
-"""The login history as admins read it: filters, keyset pages and CSV export.
+"""The login history as admins read it: filters, keyset pages, and every row for an export.
 
 Every filter maps onto one of the attempts table's (column, at, id) indexes, and
 pages continue from an (at, id) cursor, so a page costs the same at row 50 and at
@@ -193,7 +193,7 @@ def page(filters, before=None, limit=PAGE_SIZE):
     return rows, (make_cursor(rows[-1]) if more else None)
 
 
-def export(filters):
+def all_rows(filters):
     """Yield every matching row, newest first, in keyset batches (constant memory)."""
     before = None
     while True:

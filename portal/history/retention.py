@@ -1,7 +1,7 @@
 """Retention: delete old attempts in small batches, keeping daily summaries of them.
 
 Each batch is its own short transaction, so sign-ins (which need the write lock
-on SQLite, and the counters' row locks on PostgreSQL) never wait long behind it.
+on SQLite, and the budgets' row locks on PostgreSQL) never wait long behind it.
 """
 
 from collections import Counter
@@ -59,7 +59,7 @@ def prune_batch(cutoff, batch_size):
 def add_to_summaries(rows):
     """Add (id, at, username_key, ip_key, reason) rows to the daily counts: all, user, IP.
 
-    IPs are counted by their key (portal.ipaddr), so any spelling of an address finds them.
+    IPs are counted by their key (portal.web.ipaddr), so any spelling of an address finds them.
     """
     counts = Counter()
     for _, at, username_key, ip_key, reason in rows:

@@ -28,7 +28,7 @@ def state_of(user):
                           clock.now(), policy.Policy.from_config(current_app.config))
 
 
-def overview(search="", limit=LIST_LIMIT):
+def user_rows(search="", limit=LIST_LIMIT):
     """Return the UserRows matching `search` by name (at most `limit`; None: all)."""
     query = User.select(*LIST_COLUMNS).order_by(User.username).limit(limit)
     if search:

@@ -70,7 +70,7 @@ def history_csv():
     except queries.BadFilter:
         abort(400)
     name = f"login-history-{clock.now():%Y%m%d-%H%M%S}.csv"
-    return Response(stream_with_context(export.csv_chunks(queries.export(filters))),
+    return Response(stream_with_context(export.csv_chunks(queries.all_rows(filters))),
                     mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -94,7 +94,7 @@ def user_list():
     """List users with their lock state; htmx searches get only the rows."""
     search = request.args.get("q", "").strip()
     page = render_page_or_partial("admin/user_list.html", "partials/admin/_user_rows.html",
-                                  users=lock_states.overview(search), search=search,
+                                  users=lock_states.user_rows(search), search=search,
                                   limit=lock_states.LIST_LIMIT,
                                   form=LockForm(formdata=None))
     return push_url(make_response(page), url_for("admin.user_list", q=search or None))
