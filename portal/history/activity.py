@@ -7,6 +7,7 @@ table; as one UNION ALL they are one. Both tables' rows take one shape: a kind,
 then the columns below, NULL where a table has no such column.
 """
 
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,9 +39,15 @@ ATTEMPT_KEYS = {"id": "attempt_id", **{key: key for key in ("at", "outcome", "re
                                                                "user_agent", "session")}}
 
 
+# What the lists hold: plain values, named as the templates read them.
+SessionRow = namedtuple("SessionRow", list(SESSION_KEYS))
+AttemptRow = namedtuple("AttemptRow", list(ATTEMPT_KEYS))
+LockCause = namedtuple("LockCause", ["at", "username", "reason", "ip", "user_agent"])
+
+
 @dataclass(frozen=True)
 class Activity:
-    """What an account's pages list: sessions and attempts as dicts, newest first."""
+    """What an account's pages list: SessionRows and AttemptRows, newest first."""
 
     live: list
     ended: list
@@ -96,12 +103,12 @@ def of(user_id, attempts_shown=ATTEMPTS_SHOWN):
     lists = {LIVE: [], ENDED: [], ATTEMPT: []}
     for kind, *values in ACTIVITY.rows(user_id, now, idle_since, ENDED_SHOWN, attempts_shown):
         row = dict(zip(SHAPE, values, strict=True))
-        keys = ATTEMPT_KEYS if kind == ATTEMPT else SESSION_KEYS
-        lists[kind].append({key: row[column] for key, column in keys.items()})
+        keys, shape = (ATTEMPT_KEYS, AttemptRow) if kind == ATTEMPT else (SESSION_KEYS, SessionRow)
+        lists[kind].append(shape(*(row[column] for column in keys.values())))
     # A UNION ALL keeps no order: sort each list as its part was ordered.
-    lists[LIVE].sort(key=lambda s: s["last_seen_at"], reverse=True)
-    lists[ENDED].sort(key=lambda s: s["ended_at"], reverse=True)
-    lists[ATTEMPT].sort(key=lambda a: (a["at"], a["id"]), reverse=True)
+    lists[LIVE].sort(key=lambda s: s.last_seen_at, reverse=True)
+    lists[ENDED].sort(key=lambda s: s.ended_at, reverse=True)
+    lists[ATTEMPT].sort(key=lambda a: (a.at, a.id), reverse=True)
     return Activity(lists[LIVE], lists[ENDED], lists[ATTEMPT])
 
 
@@ -112,10 +119,10 @@ def failures_since_previous_success(user_id, signed_in_at, recent):
     previous success is among them and no query is needed.
     """
     for index, attempt in enumerate(recent):
-        if attempt["outcome"] == SUCCESS and attempt["at"] < signed_in_at:
-            return sum(1 for newer in recent[:index] if newer["outcome"] == FAILURE)
+        if attempt.outcome == SUCCESS and attempt.at < signed_in_at:
+            return sum(1 for newer in recent[:index] if newer.outcome == FAILURE)
     if len(recent) < ATTEMPTS_SHOWN:  # that was every attempt there is: no earlier success
-        return sum(1 for attempt in recent if attempt["outcome"] == FAILURE)
+        return sum(1 for attempt in recent if attempt.outcome == FAILURE)
     previous = (LoginAttempt.select(LoginAttempt.at)
                 .where(LoginAttempt.user == user_id, LoginAttempt.outcome == SUCCESS,
                        LoginAttempt.at < signed_in_at)
@@ -128,10 +135,10 @@ def failures_since_previous_success(user_id, signed_in_at, recent):
 
 
 def failures_before(user_id, at, limit):
-    """Return the failures against an account up to `at` (what caused a lock), newest first."""
-    return list(LoginAttempt.select(LoginAttempt.at, LoginAttempt.username, LoginAttempt.reason,
-                                    LoginAttempt.ip, LoginAttempt.user_agent)
-                .where(LoginAttempt.user == user_id, LoginAttempt.at <= at,
-                       LoginAttempt.outcome == FAILURE)
-                .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
-                .limit(limit).dicts())
+    """Return LockCauses: the failures against an account up to `at`, newest first."""
+    query = (LoginAttempt.select(LoginAttempt.at, LoginAttempt.username, LoginAttempt.reason,
+                                 LoginAttempt.ip, LoginAttempt.user_agent)
+             .where(LoginAttempt.user == user_id, LoginAttempt.at <= at,
+                    LoginAttempt.outcome == FAILURE)
+             .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc()).limit(limit))
+    return [LockCause(*row) for row in query.tuples()]

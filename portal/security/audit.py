@@ -1,5 +1,7 @@
 """The audit trail: admin actions and policy locks on user accounts."""
 
+from collections import namedtuple
+
 from portal import clock
 from portal.models import IP_MAX
 from portal.models import LOCK_REASON_MAX
@@ -19,7 +21,13 @@ def record(action, target_id, actor, actor_ip=None, reason="", until=None, failu
                              failures=failures)
 
 
+# An audit event as the user page lists it: plain values.
+Event = namedtuple("Event", ["at", "actor", "actor_ip", "action", "reason", "until", "failures"])
+
+
 def for_user(user_id, limit=50):
-    """Return a user's audit events as dicts, newest first."""
-    return list(AuditEvent.select().where(AuditEvent.target == user_id)
-                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).dicts())
+    """Return a user's audit Events, newest first."""
+    query = (AuditEvent.select(*(getattr(AuditEvent, name) for name in Event._fields))
+             .where(AuditEvent.target == user_id)
+             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
+    return [Event(*row) for row in query.tuples()]

@@ -6,6 +6,7 @@ the table with when and why they ended; they never sign anyone in again.
 """
 
 import uuid
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -137,9 +138,14 @@ def report(user_id, session_id):
     return bool(flagged)
 
 
+# A session its user reported as not theirs, as the admin's user page lists it.
+Reported = namedtuple("Reported", ["id", "created_at", "reported_at", "ip", "user_agent"])
+
+
 def list_reported(user_id, limit=20):
-    """Return the sessions the user reported as not theirs, newest first (for admins)."""
-    return list(Session.select(Session.id, Session.created_at, Session.reported_at,
-                               Session.ip, Session.user_agent)
-                .where(Session.user == user_id, Session.reported_at.is_null(False))
-                .order_by(Session.reported_at.desc()).limit(limit).dicts())
+    """Return the Reported sessions of a user, newest first (for admins)."""
+    query = (Session.select(Session.id, Session.created_at, Session.reported_at, Session.ip,
+                            Session.user_agent)
+             .where(Session.user == user_id, Session.reported_at.is_null(False))
+             .order_by(Session.reported_at.desc()).limit(limit))
+    return [Reported(*row) for row in query.tuples()]

@@ -195,16 +195,16 @@ def test_live_sessions_the_ten_latest_ended_and_latest_attempts_come_newest_firs
                                 reason=f"r{n:02}", ip="127.0.0.1", ip_key="x",
                                 user_agent="", request_id="x")
         listed = activity.of(user.id)
-    assert [s["id"] for s in listed.live] == ["live0", "live1", "live2"]
-    assert [s["id"] for s in listed.ended] == [f"ended{n:02}" for n in range(10)]
-    assert listed.ended[0]["end_reason"] == "logout"
-    assert listed.ended[0]["created_at"] == now - timedelta(days=2)
-    assert [a["reason"] for a in listed.attempts] == [f"r{n:02}" for n in range(20)]
+    assert [s.id for s in listed.live] == ["live0", "live1", "live2"]
+    assert [s.id for s in listed.ended] == [f"ended{n:02}" for n in range(10)]
+    assert listed.ended[0].end_reason == "logout"
+    assert listed.ended[0].created_at == now - timedelta(days=2)
+    assert [a.reason for a in listed.attempts] == [f"r{n:02}" for n in range(20)]
     with app.app_context():  # attempts in the same microsecond: the later one first
         for reason in ("first", "second"):
             LoginAttempt.create(at=now + timedelta(minutes=1), username="alice",
                                 username_key="alice", user=user.id, outcome="failure",
                                 reason=reason, ip="127.0.0.1", ip_key="x", user_agent="",
                                 request_id="x")
-        assert [a["reason"] for a in activity.of(user.id).attempts[:2]] == ["second", "first"]
-    assert listed.attempts[0]["at"] == now and listed.attempts[0]["session"] is None
+        assert [a.reason for a in activity.of(user.id).attempts[:2]] == ["second", "first"]
+    assert listed.attempts[0].at == now and listed.attempts[0].session is None
