@@ -45,8 +45,7 @@ def main():
     parser.add_argument("--database-url", help="PostgreSQL base URL (default: SQLite)")
     parser.add_argument("--attempts", type=int, default=1_000_000)
     # As many sync workers as cores: the page is CPU work (SQLite runs in the worker), and
-    # more workers than cores only queue up for them (measured: p99 at 16 connections
-    # 37-50 ms with 2 workers against 49-58 ms with 4 on 2 cores).
+    # more workers than cores only queue up for them (bench/RESULTS.md).
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir, \

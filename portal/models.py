@@ -82,7 +82,7 @@ class LoginAttempt(BaseModel):
     outcome = CharField(max_length=8)
     reason = CharField(max_length=16)
     ip = CharField(max_length=IP_MAX)
-    ip_key = CharField(max_length=32)  # portal.ipaddr.key(ip): CIDR filters are key ranges
+    ip_key = CharField(max_length=32)  # portal.web.ipaddr.key(ip): CIDR filters are key ranges
     user_agent = CharField(max_length=USER_AGENT_MAX)
     request_id = CharField(max_length=32)
     session = CharField(max_length=32, null=True)  # the session a success started

@@ -12,9 +12,9 @@ from peewee import IntegrityError
 
 from portal import clock
 from portal.accounts import passwords
+from portal.db import database
 from portal.models import USERNAME_MAX
 from portal.models import User
-from portal.models import database
 
 USERNAME = re.compile(rf"[a-z0-9][a-z0-9._@-]{{0,{USERNAME_MAX - 1}}}")
 PASSWORD_MIN = 8

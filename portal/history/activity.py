@@ -29,7 +29,7 @@ LIVE, ENDED, ATTEMPT = "live", "ended", "attempt"
 NULL = SQL("NULL")
 NO_ID = SQL("CAST(NULL AS BIGINT)")  # PostgreSQL types a UNION's bare NULLs as text
 
-# The shared row shape (after its kind), and what each list's dicts hold.
+# The shared row shape (after its kind), and the columns each list's rows take from it.
 SHAPE = ["id", "at", "last_seen_at", "expires_at", "ended_at", "reason", "outcome", "ip",
          "user_agent", "session", "attempt_id"]
 SESSION_KEYS = {"id": "id", "created_at": "at", "last_seen_at": "last_seen_at",

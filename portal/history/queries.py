@@ -113,8 +113,10 @@ def remembered_density(bound_database, low, high, period):
 
     An admin paging through a block, and each batch of its export, asks again and
     again, while a block's density changes only with thousands of attempts. The
-    period is part of the key, so an answer is never reused after its period. A stale
-    answer could only pick the slower plan, never change the rows.
+    period is part of the key, so an answer is never reused after its period (a clock
+    set back may meet an older one). A stale answer could only pick the slower plan,
+    never change the rows. The key holds the database object itself: a served process
+    binds one, and the tests' many stay alive only as long as their 256 entries.
     """
     probe = LoginAttempt.select(LoginAttempt.id).where(
         LoginAttempt.ip_key.between(low, high)).limit(DENSE_ROWS)
@@ -185,8 +187,9 @@ def matching(filters, before=None):
     return query.order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
 
 
-def page(filters, before=None, limit=PAGE_SIZE):
-    """Return (rows, cursor of the next page or None): one query."""
+def page(filters, before=None, limit=None):
+    """Return (rows, cursor of the next page or None): one query of PAGE_SIZE rows or `limit`."""
+    limit = limit or PAGE_SIZE
     rows = [Row._make(row) for row in matching(filters, before).limit(limit + 1).tuples()]
     more = len(rows) > limit
     rows = rows[:limit]

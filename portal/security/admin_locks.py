@@ -29,7 +29,7 @@ def lock(user, reason, duration, actor, actor_ip):
 
 def unlock(user, actor, actor_ip):
     """Lift an admin lock and every policy lock, forgetting the failures that caused them."""
-    with database.atomic():  # budgets before the user row: the order sign-ins lock them in
+    with database.atomic():  # budgets before the user row: the order of a sign-in's row locks
         budgets.reset_account(user.username)
         User.update(lock_reason=None, locked_at=None, locked_until=None, locked_by=None)\
             .where(User.id == user.id).execute()

@@ -42,12 +42,12 @@ def upsert_budget_row():
 
 
 # Every sign-in runs these: compiled once (portal.db.Prepared).
-ROW_LOCKED_BUDGET = Prepared(lambda: upsert_budget_row().returning(*BUDGET_COLUMNS))
-ROW_LOCK_BUDGET = Prepared(upsert_budget_row)
+READ_BUDGET_UNDER_ROW_LOCK = Prepared(lambda: upsert_budget_row().returning(*BUDGET_COLUMNS))
+TAKE_BUDGET_ROW_LOCK = Prepared(upsert_budget_row)
 SAVE_BUDGET = Prepared(lambda: FailureBudget.update(
     {column: arg(n + 2) for n, column in enumerate(BUDGET_COLUMNS)})
     .where(FailureBudget.account == arg(0), FailureBudget.device == arg(1)))
-ROW_LOCKED_WINDOW = Prepared(lambda: IpThrottle.insert(ip=arg(0))
+READ_WINDOW_UNDER_ROW_LOCK = Prepared(lambda: IpThrottle.insert(ip=arg(0))
                              .on_conflict(conflict_target=[IpThrottle.ip],
                                           update={IpThrottle.ip: EXCLUDED.ip})
                              .returning(IpThrottle.started_at, IpThrottle.failures))
@@ -61,12 +61,12 @@ TAKE_BACK_WINDOW = Prepared(lambda: IpThrottle.update(failures=IpThrottle.failur
 
 def load(account, device):
     """Return the budget of (account, device), holding its row lock (row created if missing)."""
-    return policy.Budget(*ROW_LOCKED_BUDGET.rows(account, device)[0])
+    return policy.Budget(*READ_BUDGET_UNDER_ROW_LOCK.rows(account, device)[0])
 
 
 def hold_row(account, device):
     """Take the row lock of (account, device)'s budget, created if missing, without reading it."""
-    ROW_LOCK_BUDGET.write(account, device)
+    TAKE_BUDGET_ROW_LOCK.write(account, device)
 
 
 def save(account, device, budget):
@@ -95,7 +95,7 @@ def device_budgets(account):
 
 def load_window(key):
     """Return the IP's window, holding its row lock (row created if missing)."""
-    return policy.IpWindow(*ROW_LOCKED_WINDOW.rows(key)[0])
+    return policy.IpWindow(*READ_WINDOW_UNDER_ROW_LOCK.rows(key)[0])
 
 
 def save_window(key, window):

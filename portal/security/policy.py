@@ -15,12 +15,15 @@ Two kinds of budget are kept:
 portal.security.budgets stores these values under row locks; this module only decides.
 """
 
+import ipaddress
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from portal.accounts.users import AdminLock
+if TYPE_CHECKING:  # only named in a type: the policy stays free of the database
+    from portal.accounts.users import AdminLock
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,23 @@ def ip_after_failure(window, now, policy):
     return IpWindow(started_at=window.started_at or now, failures=window.failures + 1)
 
 
+def ip_window_key(text):
+    """Return what an IP window counts by: the IPv4 address, or the IPv6 /64 network.
+
+    One IPv6 client usually holds a whole /64, so counting single addresses would
+    give it 2**64 budgets.
+    """
+    try:
+        address = ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return "invalid"
+    if address.version == 4:
+        return str(address)
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{address}/64", strict=False))
+
+
 @dataclass(frozen=True)
 class LockState:
     """Why an account is (or is not) locked, for the admin screens to explain."""
@@ -155,7 +175,7 @@ class LockState:
     failures_left: int
     next_wait: timedelta | None
     temporary_left: int
-    admin: AdminLock
+    admin: "AdminLock"
 
 
 def explain(admin, budget, now, policy):

@@ -1,6 +1,6 @@
 """The credential check behind the login form; every call records exactly one attempt.
 
-It runs in three steps so that no lock is held while argon2 works:
+It runs in three steps so that no row lock is held while argon2 works:
 1. reserve (one short transaction): look the account up, refuse a throttled IP or
    a locked account, and otherwise count this attempt as a failure *in advance*, so
    a burst of parallel attempts can never get past the threshold;
@@ -40,7 +40,6 @@ from portal.security import known_devices
 from portal.security import policy
 from portal.sessions import store
 from portal.sessions.store import LiveSession
-from portal.web import ipaddr
 
 PROCEED = "proceed"
 
@@ -57,7 +56,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Reservation:
-    """What step 1 decided, and the counter values step 3 needs."""
+    """What step 1 decided, and the budget and window values step 3 needs."""
 
     verdict: str
     user: Account | None = None
@@ -127,7 +126,7 @@ def reserve(attempt, now, rules):
     with atomic_async_commit():
         # Always one lookup of the account, whatever was typed and whatever stops the
         # attempt: unknown names cost what known ones cost.
-        ip_key = ipaddr.throttle_key(attempt.client.ip)
+        ip_key = policy.ip_window_key(attempt.client.ip)
         window = budgets.load_window(ip_key)
         if policy.ip_throttled(window, now, rules):
             retry = policy.ip_retry_after(policy.ip_current(window, now, rules), now, rules)
@@ -227,7 +226,7 @@ def fail(attempt, reservation):
 
 def take_back(reservation, ip):
     """Undo the failure counted in advance for an IP whose attempt succeeded."""
-    budgets.take_back_window(ipaddr.throttle_key(ip), reservation.ip_window)
+    budgets.take_back_window(policy.ip_window_key(ip), reservation.ip_window)
 
 
 def apply_policy_lock(user, budget, device):

@@ -1,6 +1,6 @@
 """JWT issue and verify: one algorithm, every claim required, keys chosen by `kid`.
 
-A valid token only names a session; portal.sessions decides whether that
+A valid token only names a session; portal.sessions.store decides whether that
 session still signs anyone in.
 """
 

@@ -38,7 +38,7 @@ class LockForm(FlaskForm):
     """An admin's lock: a reason (required) and how long (empty: until unlocked)."""
 
     reason = StringField()
-    duration = StringField(default="")  # a key of locks.DURATIONS; the template lists them
+    duration = StringField(default="")  # a key of admin_locks.DURATIONS; the template lists them
 
     def validate(self, extra_validators=None):
         """Return True when a reason is given and short enough; the template words the error."""

@@ -8,7 +8,10 @@ KEY_LENGTH = 32  # 16 bytes as hex: IPv4 is stored as its IPv4-mapped IPv6 addre
 
 @functools.lru_cache(maxsize=131072)
 def key(text):
-    """Return the sortable key of an IP address, or '' when the text is not one (cached)."""
+    """Return the sortable key of an IP address, or '' when the text is not one.
+
+    A pure function of its text, so each worker remembers the latest answers.
+    """
     try:
         address = ipaddress.ip_address((text or "").strip())
     except ValueError:
@@ -26,23 +29,6 @@ def _hex(address):
     if address.version == 4:
         address = ipaddress.IPv6Address(f"::ffff:{address}")
     return address.packed.hex()
-
-
-def throttle_key(text):
-    """Return what the IP throttle counts by: the IPv4 address, or the IPv6 /64 network.
-
-    One IPv6 client usually holds a whole /64, so counting single addresses would
-    give it 2**64 budgets.
-    """
-    try:
-        address = ipaddress.ip_address((text or "").strip())
-    except ValueError:
-        return "invalid"
-    if address.version == 4:
-        return str(address)
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
 def is_address(text):

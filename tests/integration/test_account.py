@@ -146,6 +146,16 @@ def test_last_seen_is_written_at_most_once_a_minute(app, auth, monkeypatch):
     assert last_seen() == start + timedelta(seconds=61)
 
 
+def test_last_seen_is_written_once_a_full_minute_has_passed(app, auth, monkeypatch):
+    auth.create()
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start)
+    me = sign_in(app)
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=60))
+    me.get("/account/sessions")
+    assert next(iter(session_ids(app).values())).last_seen_at == start + timedelta(seconds=60)
+
+
 def test_password_change_needs_the_current_password_and_ends_other_sessions(app, auth):
     auth.create()
     other = sign_in(app)
