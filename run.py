@@ -25,12 +25,12 @@ def instance_secret():
 
 
 def ensure_admin(app):
-    """Create the schema, and an `admin` with a printed random password if no admin exists."""
+    """Create or upgrade the schema; create an `admin` with a printed password if none exists."""
     from portal import schema
     from portal.accounts import users
 
     with app.app_context():
-        schema.create()
+        schema.upgrade()
         if users.admin_exists():
             return
         password = secrets.token_urlsafe(12)

@@ -13,7 +13,9 @@ from flask.cli import with_appcontext
 from portal import schema
 from portal.accounts import users
 from portal.db import database
+from portal.db import refresh_statistics
 from portal.history import demo
+from portal.history import partitions
 from portal.history import retention
 from portal.models import USERNAME_MAX
 from portal.models import bounded
@@ -33,8 +35,27 @@ def init_app(app: Flask):
 @with_appcontext
 def init_db_command():
     """Create or upgrade the schema (safe to run again)."""
-    schema.create()
-    click.echo(f"Schema ready in {describe_database()}.")
+    try:
+        done = schema.upgrade()
+    except (schema.SchemaError, partitions.PartitionError) as error:
+        raise click.ClickException(str(error)) from None
+    refresh_statistics()
+    where = describe_database()
+    if done.created:
+        click.echo(f"Created the schema in {where}.")
+    elif done.recognised:
+        click.echo(f"Recognised a database made before migrations, at {done.reached}.")
+    if done.applied:
+        click.echo(f"Applied {', '.join(done.applied)}.")
+    click.echo(f"Schema ready in {where}.")
+
+
+def schema_ready():
+    """Create a new database's schema, or stop when an existing one needs init-db first."""
+    try:
+        schema.ensure_current()
+    except (schema.SchemaError, partitions.PartitionError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 def describe_database():
@@ -46,7 +67,7 @@ def describe_database():
 @with_appcontext
 def users_group():
     """Manage user accounts."""
-    schema.create()
+    schema_ready()
 
 
 @users_group.command("create")
@@ -119,9 +140,10 @@ def list_users_command():
               show_default=True, help="Rows per transaction.")
 def prune_command(days, batch):
     """Delete old attempts in batches, keeping daily summaries of them."""
-    schema.create()
+    schema_ready()
     started = time.perf_counter()
     done = retention.prune(days, batch)
+    refresh_statistics()
     if done["partitions"]:
         click.echo(f"Dropped {len(done['partitions'])} monthly partitions: "
                    f"{', '.join(done['partitions'])}.")
@@ -141,8 +163,9 @@ def prune_command(days, batch):
               help="Random seed: the same seed gives the same history.")
 def seed_demo_command(user_count, attempt_count, seed_value):
     """Fill the database with realistic fake users and login history (90 days)."""
-    schema.create()
+    schema_ready()
     started = time.perf_counter()
     users_made, attempts_made = demo.seed(user_count, attempt_count, seed_value)
+    refresh_statistics()
     click.echo(f"Created {users_made} demo users (password {demo.DEMO_PASSWORD!r}) and "
                f"{attempts_made} attempts in {time.perf_counter() - started:.1f} s.")

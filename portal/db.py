@@ -6,12 +6,14 @@ database and a worker holds no connection while it waits for a client.
 """
 
 import itertools
+import logging
 import os
 import re
 import select
 import time
 import weakref
 from contextlib import contextmanager
+from datetime import timedelta
 
 from peewee import DatabaseError
 from peewee import DatabaseProxy
@@ -25,6 +27,7 @@ from playhouse.pool import PooledSqliteDatabase
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
+from portal import clock
 from portal.config import ConfigError
 
 database = DatabaseProxy()
@@ -37,6 +40,7 @@ SQLITE_PRAGMAS = {
     "busy_timeout": 10_000,  # wait for the write lock instead of failing at once
     "synchronous": "normal",  # with WAL: durable across a crash of the process
     "foreign_keys": 1,
+    "analysis_limit": 1000,  # an ANALYZE (or PRAGMA optimize) reads at most this per index
 }
 POOL_WAIT_SECONDS = 10
 STALE_SECONDS = 300
@@ -418,7 +422,46 @@ def is_postgresql():
     return isinstance(database.obj, PooledPostgresqlDatabase)
 
 
+def refresh_statistics():
+    """Bring the query planner's statistics up to date now (init-db, seed-demo, prune).
+
+    SQLite gathers none by itself, and without them a combination of filters can be
+    planned on the wrong index; its ANALYZE reads at most analysis_limit rows per index.
+    PostgreSQL's autovacuum analyzes in time; after a bulk change, now is better.
+    """
+    with database.connection_context(), database.atomic():
+        if is_postgresql():
+            database.execute_sql("SET LOCAL statement_timeout = 0")
+        database.execute_sql("ANALYZE")
+
+
+def optimize_now_and_then():
+    """SQLite: run PRAGMA optimize on this connection once per STATISTICS_EVERY and worker.
+
+    SQLite's advice for long-lived connections, as pooled ones are: it re-analyzes the
+    tables this connection's queries used whose statistics are missing or out of date,
+    and is otherwise a no-op. So a database grown by sign-ins alone gets statistics.
+    """
+    global _optimized_at
+    now = clock.now()
+    # A clock set back (a test, an NTP step) counts as due rather than as years to wait.
+    recent = _optimized_at is not None and timedelta(0) <= now - _optimized_at < STATISTICS_EVERY
+    if is_postgresql() or recent:
+        return
+    _optimized_at = now
+    try:
+        database.execute_sql("PRAGMA optimize")
+    except DatabaseError as error:  # the request has already been answered; try next time
+        logging.getLogger("portal.db").warning("PRAGMA optimize failed: %s", error)
+
+
+STATISTICS_EVERY = timedelta(hours=1)
+_optimized_at = None
+
+
 def _close(exc):
-    """Hand this request's connection back to the pool."""
+    """Hand this request's connection back to the pool (after optimizing, now and then)."""
     if not database.is_closed():
+        if not database.in_transaction():
+            optimize_now_and_then()
         database.close()

@@ -1,69 +1,108 @@
-"""init-db: create or upgrade the schema (tables, indexes, partitions); safe to run again."""
+"""init-db: create or upgrade the schema through the numbered migrations; safe to run again.
 
-import logging
+A new database gets today's tables from the models in one step, and every migration
+that they already cover is recorded as applied; a database made before migrations
+existed is recognised the same way, by what each migration `present`s in it. Then the
+migrations that are still missing run in order, each in its own transaction.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
 
 from flask import current_app
-from peewee import DatabaseError
+from playhouse.migrations import Runner
 
 from portal.db import database
-from portal.db import is_postgresql
 from portal.history import partitions
 from portal.models import TABLES
 from portal.models import LoginAttempt
 
-# PostgreSQL: trigram indexes let the history's free-text filter (ILIKE '%text%') use an
-# index instead of reading every row. pg_trgm ships with PostgreSQL and is a trusted
-# extension (13+), so the database owner may create it.
-TRIGRAM_INDEXES = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX IF NOT EXISTS login_attempts_username_trgm "
-    "ON login_attempts USING gin (username gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS login_attempts_user_agent_trgm "
-    "ON login_attempts USING gin (user_agent gin_trgm_ops)",
-]
-
-# PostgreSQL: a dense CIDR filter compares `ip_key || ''` (history.queries.ip_condition),
-# which hides ip_key's index and, with it, the column's statistics. The planner then
-# guesses that few rows match and, for an export's batch, reads the whole table in
-# parallel and sorts it instead of walking the time index. Statistics on the expression
-# itself (PostgreSQL 14+) tell it the real share; ANALYZE (autovacuum, or seed-demo)
-# fills them in.
-EXPRESSION_STATISTICS = ("CREATE STATISTICS IF NOT EXISTS login_attempts_ip_key_text "
-                         "ON ((ip_key || '')) FROM login_attempts")
-
-log = logging.getLogger("portal.schema")
+MIGRATIONS = Path(__file__).with_name("migrations")
+HISTORY_TABLE = "schema_migrations"
 
 
-def create():
-    """Create every missing table, index and (when configured) monthly partition."""
-    partitioned = current_app.config["ATTEMPT_PARTITIONS"]
+class SchemaError(RuntimeError):
+    """The database's schema cannot be brought to this code's; the message says why."""
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What upgrade() did: created the tables, recognised migrations, applied migrations."""
+
+    created: bool
+    recognised: list
+    applied: list
+
+    @property
+    def reached(self):
+        """Return the last recognised migration before the first one that had to run."""
+        kept = [name for name in self.recognised if not self.applied or name < self.applied[0]]
+        return kept[-1] if kept else "none"
+
+
+def upgrade():
+    """Bring the database to this code's schema and return what was done."""
     with database.connection_context():
-        if partitioned:
-            database.create_tables([t for t in TABLES if t is not LoginAttempt], safe=True)
-            partitions.create_table()
-        else:
-            database.create_tables(TABLES, safe=True)
-        if is_postgresql():
-            create_trigram_indexes()
-            create_expression_statistics()
+        runner = Runner(database.obj, str(MIGRATIONS), table_name=HISTORY_TABLE)
+        created, recognised = False, []
+        if not runner.History.table_exists():
+            created = not database.table_exists("users")
+            if created:
+                create_tables()
+            recognised = record_present(runner)
+        refuse_unknown(runner)
+        applied = runner.up()
+        if current_app.config["ATTEMPT_PARTITIONS"]:
+            partitions.create_table()  # this month's and the coming ones; refuses a plain table
+    return Upgrade(created, recognised, applied)
 
 
-def create_trigram_indexes():
-    """Add the free-text indexes; without the right to create pg_trgm, say so and go on."""
-    try:
-        with database.atomic():
-            for statement in TRIGRAM_INDEXES:
-                database.execute_sql(statement)
-    except DatabaseError as error:
-        log.warning("free-text search will scan rows: could not create pg_trgm indexes (%s)",
-                    error)
+def pending():
+    """Return the names of the migrations this database still lacks (all, when it is new)."""
+    with database.connection_context():
+        runner = Runner(database.obj, str(MIGRATIONS), table_name=HISTORY_TABLE)
+        refuse_unknown(runner)
+        return [migration.name for migration in runner.status() if not migration.applied]
 
 
-def create_expression_statistics():
-    """Add the statistics the CIDR filter's plan needs; before PostgreSQL 14, say so."""
-    try:
-        with database.atomic():
-            database.execute_sql(EXPRESSION_STATISTICS)
-    except DatabaseError as error:
-        log.warning("CSV exports of wide CIDR filters may read the whole table: could not "
-                    "create statistics on an expression (PostgreSQL 14+ has them: %s)", error)
+def ensure_current():
+    """Create a new database's schema; raise SchemaError when an existing one lags behind."""
+    with database.connection_context():
+        new = not database.table_exists("users")
+    if new:
+        upgrade()
+        return
+    missing = pending()
+    if missing:
+        raise SchemaError("The database's schema is older than this release: run "
+                          "`flask --app portal init-db` first.")
+
+
+def create_tables():
+    """Create today's tables from the models (the attempts partitioned, if so configured)."""
+    if current_app.config["ATTEMPT_PARTITIONS"]:
+        database.create_tables([table for table in TABLES if table is not LoginAttempt])
+        partitions.create_table()
+    else:
+        database.create_tables(TABLES)
+
+
+def record_present(runner):
+    """Record as applied each migration whose changes the database already has."""
+    runner.History.create_table(safe=True)
+    found = []
+    for migration in runner.migrations():
+        if migration.load().present(database.obj):
+            runner.History.create(name=migration.name)
+            found.append(migration.name)
+    return found
+
+
+def refuse_unknown(runner):
+    """Raise SchemaError when a newer release has migrated this database further."""
+    unknown = [migration.name for migration in runner.status() if migration.path is None]
+    if unknown:
+        raise SchemaError(
+            f"The database has schema migrations this portal does not know "
+            f"({', '.join(unknown)}): a newer release upgraded it. Run that release, or "
+            "restore a backup taken before the upgrade.")

@@ -61,7 +61,7 @@ def app(request, database_url):
         settings.update(marker.kwargs)
     app = create_app(settings)
     with app.app_context():
-        schema.create()
+        schema.upgrade()
         empty_tables()
     yield app
     db.database.close_all()

@@ -26,7 +26,7 @@ def test_postgresql_connections_carry_a_statement_timeout(app):
 def test_schema_creation_is_idempotent(app):
     from portal import schema
     with app.app_context():
-        schema.create()
+        schema.upgrade()
         assert LoginAttempt.select().count() == 0
 
 

@@ -113,3 +113,9 @@ def test_no_two_modules_share_a_name():
 def test_every_package_says_what_it_owns():
     for init in PORTAL.rglob("__init__.py"):
         assert ast.get_docstring(ast.parse(init.read_text())), init
+
+
+def test_migrations_are_frozen_they_import_nothing_of_the_portal():
+    steps = {name: path for name, path in modules().items()
+             if name.startswith("portal.migrations.")}
+    assert steps and all(imported(path) == set() for path in steps.values())
