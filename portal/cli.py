@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import click
 from flask import Flask
+from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
+from portal import clock
 from portal import schema
 from portal.accounts import users
 from portal.db import database
@@ -20,7 +22,9 @@ from portal.history import retention
 from portal.models import USERNAME_MAX
 from portal.models import bounded
 from portal.security import admin_locks
+from portal.security import budgets
 from portal.security import lock_states
+from portal.security import policy
 
 
 def init_app(app: Flask):
@@ -143,14 +147,17 @@ def prune_command(days, batch):
     schema_ready()
     started = time.perf_counter()
     done = retention.prune(days, batch)
+    with database.atomic():
+        expired, windows = budgets.forget_expired(
+            clock.now(), policy.Policy.from_config(current_app.config))
     refresh_statistics()
     if done["partitions"]:
         click.echo(f"Dropped {len(done['partitions'])} monthly partitions: "
                    f"{', '.join(done['partitions'])}.")
-    click.echo(f"Deleted {done['attempts']} attempts in {done['batches']} batches, "
-               f"{done['sessions']} ended sessions and {done['ip_windows']} old IP windows "
-               f"older than {days} days in {time.perf_counter() - started:.1f} s; "
-               "daily summaries keep their counts.")
+    click.echo(f"Deleted {done['attempts']} attempts in {done['batches']} batches and "
+               f"{done['sessions']} ended sessions older than {days} days, and "
+               f"{expired} failure budgets and {windows} IP windows that had run out, in "
+               f"{time.perf_counter() - started:.1f} s; daily summaries keep their counts.")
 
 
 @click.command("seed-demo")

@@ -1,10 +1,11 @@
 """An account's sessions and latest sign-in attempts, read in one query.
 
-The sessions page (and the admin's user page) shows three lists: the live
-sessions, the latest ended ones and the latest attempts. As three queries they
-would be three round trips to PostgreSQL, each about as costly as rendering a
-table; as one UNION ALL they are one. Both tables' rows take one shape: a kind,
-then the columns below, NULL where a table has no such column.
+The sessions page (and the admin's user page) shows three lists: the most recently
+active live sessions (with a count of them all), the latest ended ones and the latest
+attempts. Each list is bounded, so an account with thousands of live sessions costs what
+one with five does. As separate queries they would be round trips to PostgreSQL, each
+about as costly as rendering a table; as one UNION ALL they are one. Both tables' rows
+take one shape: a kind, then the columns below, NULL where a table has no such column.
 """
 
 from collections import namedtuple
@@ -13,6 +14,7 @@ from datetime import timedelta
 
 from flask import current_app
 from peewee import SQL
+from peewee import fn
 
 from portal import clock
 from portal.db import Prepared
@@ -22,10 +24,11 @@ from portal.history.attempts import SUCCESS
 from portal.models import LoginAttempt
 from portal.models import Session
 
+LIVE_SHOWN = 50
 ENDED_SHOWN = 10
 NOTICE_CAP = 1000  # "1000 failed attempts" says enough; counting further costs time
 ATTEMPTS_SHOWN = 20
-LIVE, ENDED, ATTEMPT = "live", "ended", "attempt"
+LIVE, LIVE_COUNT, ENDED, ATTEMPT = "live", "live_count", "ended", "attempt"
 NULL = SQL("NULL")
 NO_ID = SQL("CAST(NULL AS BIGINT)")  # PostgreSQL types a UNION's bare NULLs as text
 
@@ -35,6 +38,8 @@ SHAPE = ["id", "at", "last_seen_at", "expires_at", "ended_at", "reason", "outcom
 SESSION_KEYS = {"id": "id", "created_at": "at", "last_seen_at": "last_seen_at",
                 "expires_at": "expires_at", "ended_at": "ended_at", "end_reason": "reason",
                 "ip": "ip", "user_agent": "user_agent"}
+TIMES = ["at", "last_seen_at", "expires_at", "ended_at"]
+TIME = Session.created_at  # how every one of them is stored
 ATTEMPT_KEYS = {"id": "attempt_id", **{key: key for key in ("at", "outcome", "reason", "ip",
                                                                "user_agent", "session")}}
 
@@ -52,6 +57,7 @@ class Activity:
     live: list
     ended: list
     attempts: list
+    live_count: int = 0  # all live sessions, of which `live` holds the LIVE_SHOWN newest
 
 
 def _session_columns(source):
@@ -71,12 +77,20 @@ def _kind(kind):
     return SQL(f"'{kind}'")
 
 
-def _activity():
-    live = Session.select(_kind(LIVE), *_session_columns(Session)).where(
+def _live(*columns):
+    """Select from the account's live sessions (arguments: user, now, idle since)."""
+    return Session.select(*columns).where(
         Session.user == arg(0), Session.ended_at.is_null(), Session.expires_at > arg(1),
         Session.last_seen_at > arg(2))
+
+
+def _activity():
     # SQLite takes no ORDER BY/LIMIT in a UNION's part, so the latest-first parts are
-    # subqueries (named with a leading underscore, as the EXPLAIN test expects of them).
+    # subqueries (named with a leading underscore).
+    live = (_live(*[getattr(Session, key) for key in SESSION_KEYS])
+            .order_by(Session.last_seen_at.desc()).limit(arg(5)).alias("_latest_live"))
+    counted = _live(_kind(LIVE_COUNT), *[NULL] * (len(SHAPE) - 1),
+                    fn.COUNT(Session.id).cast("BIGINT"))
     ended = (Session.select(*[getattr(Session, key) for key in SESSION_KEYS])
              .where(Session.user == arg(0), Session.ended_at.is_null(False))
              .order_by(Session.ended_at.desc()).limit(arg(3)).alias("_latest_ended"))
@@ -86,7 +100,8 @@ def _activity():
              .where(LoginAttempt.user == arg(0))
              .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc()).limit(arg(4))
              .alias("_latest_attempts"))
-    return (live
+    return (Session.select(_kind(LIVE), *_session_columns(live.c)).from_(live)
+            .union_all(counted)
             .union_all(Session.select(_kind(ENDED), *_session_columns(ended.c)).from_(ended))
             .union_all(LoginAttempt.select(_kind(ATTEMPT), *_attempt_columns(tried.c))
                        .from_(tried)))
@@ -96,20 +111,27 @@ ACTIVITY = Prepared(_activity)
 
 
 def of(user_id, attempts_shown=ATTEMPTS_SHOWN):
-    """Return the account's live sessions (most recently active first), its latest ended
-    sessions and its latest attempts."""
+    """Return the account's newest live sessions (most recently active first) and their
+    count, its latest ended sessions and its latest attempts."""
     now = clock.now()
     idle_since = now - timedelta(seconds=current_app.config["SESSION_IDLE"])
-    lists = {LIVE: [], ENDED: [], ATTEMPT: []}
-    for kind, *values in ACTIVITY.rows(user_id, now, idle_since, ENDED_SHOWN, attempts_shown):
+    lists, live_count = {LIVE: [], ENDED: [], ATTEMPT: []}, 0
+    for kind, *values in ACTIVITY.rows(user_id, now, idle_since, ENDED_SHOWN, attempts_shown,
+                                       LIVE_SHOWN):
         row = dict(zip(SHAPE, values, strict=True))
+        # The parts select from subqueries, whose columns carry no field types: SQLite
+        # gives their times back as text.
+        row.update({name: TIME.python_value(row[name]) for name in TIMES})
+        if kind == LIVE_COUNT:
+            live_count = int(row["attempt_id"])
+            continue
         keys, shape = (ATTEMPT_KEYS, AttemptRow) if kind == ATTEMPT else (SESSION_KEYS, SessionRow)
         lists[kind].append(shape(*(row[column] for column in keys.values())))
     # A UNION ALL keeps no order: sort each list as its part was ordered.
     lists[LIVE].sort(key=lambda s: s.last_seen_at, reverse=True)
     lists[ENDED].sort(key=lambda s: s.ended_at, reverse=True)
     lists[ATTEMPT].sort(key=lambda a: (a.at, a.id), reverse=True)
-    return Activity(lists[LIVE], lists[ENDED], lists[ATTEMPT])
+    return Activity(lists[LIVE], lists[ENDED], lists[ATTEMPT], live_count)
 
 
 def failures_since_previous_success(user_id, signed_in_at, recent):

@@ -14,7 +14,6 @@ from portal import clock
 from portal.db import database
 from portal.history import partitions
 from portal.models import DailySummary
-from portal.models import IpThrottle
 from portal.models import LoginAttempt
 from portal.models import Session
 
@@ -36,9 +35,8 @@ def prune(older_than_days, batch_size=BATCH):
         # Sessions that ran out unseen were never marked ended: their expiry says it.
         sessions = Session.delete().where((Session.ended_at < cutoff) | (
             Session.ended_at.is_null() & (Session.expires_at < cutoff))).execute()
-        windows = IpThrottle.delete().where(IpThrottle.started_at < cutoff).execute()
     return {"attempts": attempts, "batches": batches, "sessions": sessions,
-            "ip_windows": windows, "partitions": dropped}
+            "partitions": dropped}
 
 
 def prune_batch(cutoff, batch_size):

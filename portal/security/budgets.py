@@ -93,6 +93,27 @@ def device_budgets(account):
         FailureBudget.account == account, FailureBudget.device != UNKNOWN_DEVICE)]
 
 
+def forget_expired(now, rules):
+    """Delete the budgets and IP windows whose state the policy has forgotten anyway.
+
+    An unknown-clients budget whose failures are forgotten (LOCKOUT_RESET_AFTER since the
+    last) and that holds no lock reads exactly like a missing one, and so does a window
+    that has run out: a sign-in creates them afresh. Known devices' budgets stay: they
+    are what makes the device known. Returns (budgets, windows) deleted. Each DELETE
+    waits for a sign-in that holds the row lock, and then no longer matches its row.
+    """
+    forgotten = now - rules.reset_after
+    budgets = FailureBudget.delete().where(
+        FailureBudget.device == UNKNOWN_DEVICE, FailureBudget.permanent == False,  # noqa: E712
+        FailureBudget.locked_until.is_null() | (FailureBudget.locked_until <= now),
+        FailureBudget.last_failure_at.is_null() | (FailureBudget.last_failure_at <= forgotten),
+    ).execute()
+    windows = IpThrottle.delete().where(
+        IpThrottle.started_at.is_null() | (IpThrottle.started_at <= now - rules.ip_window),
+    ).execute()
+    return budgets, windows
+
+
 def load_window(key):
     """Return the IP's window, holding its row lock (row created if missing)."""
     return policy.IpWindow(*READ_WINDOW_UNDER_ROW_LOCK.rows(key)[0])

@@ -34,7 +34,8 @@ def sessions_context():
     """Return what the sessions page and its partial show."""
     user_id = g.user.id
     listed = activity.of(user_id)
-    return {"sessions": listed.live, "current_id": g.session.id, "ended": listed.ended,
+    return {"sessions": listed.live, "live_count": listed.live_count,
+            "current_id": g.session.id, "ended": listed.ended,
             "attempts": listed.attempts,
             "failures_since": activity.failures_since_previous_success(
                 user_id, g.session.created_at, listed.attempts)}

@@ -171,6 +171,6 @@ def render_user_page(user, form, status=200):
     return render_template(
         "admin/user_detail.html", user=user, state=state, form=form,
         caused_by=caused_by, events=audit.for_user(user.id),
-        attempts=listed.attempts, sessions=listed.live,
+        attempts=listed.attempts, sessions=listed.live, live_count=listed.live_count,
         reported=store.list_reported(user.id),
         locked_devices=lock_states.locked_devices(user)), status

@@ -218,3 +218,20 @@ def test_live_sessions_the_ten_latest_ended_and_latest_attempts_come_newest_firs
                                 request_id="x")
         assert [a.reason for a in activity.of(user.id).attempts[:2]] == ["second", "first"]
     assert listed.attempts[0].at == now and listed.attempts[0].session is None
+
+
+def test_an_account_with_thousands_of_sessions_lists_the_newest_and_counts_them_all(app, auth):
+    user = auth.create()
+    now = clock.now()
+    with app.app_context():
+        Session.insert_many([{
+            "id": f"many{n:04}", "user": user.id, "created_at": now - timedelta(minutes=n),
+            "last_seen_at": now - timedelta(seconds=n), "expires_at": now + timedelta(hours=1),
+            "ip": "192.0.2.1", "user_agent": IPHONE} for n in range(1, 1001)]).execute()
+    me = sign_in(app)
+    text = me.get("/account/sessions").get_data(as_text=True)
+    assert "The 50 most recently active of your 1001 sessions are shown" in text
+    assert text.count('class="current"') == 1 and "Sign out everywhere else" in text
+    assert 'value="many0050"' not in text and "/account/sessions/many0049/revoke" in text
+    me.post("/account/sessions/revoke-others")
+    assert "of your" not in me.get("/account/sessions").get_data(as_text=True)

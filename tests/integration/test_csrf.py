@@ -16,6 +16,17 @@ def csrf_token(client, path="/login"):
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
 
 
+def csrf_secret(app, client, path="/login"):
+    """Return the CSRF secret in the session cookie after a page view.
+
+    The tokens in pages are that secret signed with the time, so two of them differ
+    across a second's boundary even when the secret is the same.
+    """
+    client.get(path)
+    value = client.get_cookie("portal_csrf").value
+    return app.session_interface.get_signing_serializer(app).loads(value)["csrf_token"]
+
+
 def count(app, model):
     with app.app_context():
         return model.select().count()
@@ -61,26 +72,28 @@ def test_the_csrf_cookie_is_checked_once_yet_expires_and_forgeries_fail(app, cli
                                                                          monkeypatch):
     from portal.sessions import cookies
     cookies.opened.cache_clear()
-    token = csrf_token(client)  # sets the cookie
-    for _ in range(3):
-        assert csrf_token(client) == token  # the same secret, from one check
-    assert cookies.opened.cache_info()[:2] == (2, 1)  # (hits, misses)
+    secret = csrf_secret(app, client)  # sets the cookie
     cookie = client.get_cookie("portal_csrf")
+    for _ in range(3):
+        client.get("/login")
+    assert cookies.opened.cache_info()[:2] == (2, 1)  # (hits, misses): one check
+    assert csrf_secret(app, client) == secret
     client.set_cookie("portal_csrf", cookie.value[:-2] + "xx")  # a forged signature
-    assert csrf_token(client) != token
+    assert csrf_secret(app, client) != secret
     client.set_cookie("portal_csrf", cookie.value)
-    assert csrf_token(client) == token
+    assert csrf_secret(app, client) == secret
     monkeypatch.setattr(time, "time", lambda real=time.time: real() + 32 * 24 * 3600)
-    assert csrf_token(client) != token  # older than PERMANENT_SESSION_LIFETIME (31 days)
+    client.get("/login")  # older than PERMANENT_SESSION_LIFETIME (31 days): a new secret
+    assert client.get_cookie("portal_csrf").value != cookie.value
 
 
 def test_a_request_that_changes_its_session_leaves_the_remembered_one_alone(app, auth,
                                                                            client):
     auth.create()
-    token = csrf_token(client)
+    secret, token = csrf_secret(app, client), csrf_token(client)
     client.post("/login", data={"username": "alice", "password": "wrong",
                                 "csrf_token": token})
-    assert csrf_token(client) == token
+    assert csrf_secret(app, client) == secret
     client.post("/login", data={"username": "alice", "password": "correct horse",
                                 "csrf_token": token})  # clears the session: a new secret
-    assert csrf_token(client, "/account/sessions") != token
+    assert csrf_secret(app, client, "/account/sessions") != secret

@@ -217,6 +217,15 @@ def test_a_successful_sign_in_on_postgresql_takes_four_round_trips_five_from_a_k
     assert wire.round_trips == 4
 
 
+def test_the_sessions_page_on_postgresql_takes_two_round_trips(auth, client, wire):
+    auth.create("alice", "correct horse")
+    assert auth.login("alice", "correct horse").status_code == 302
+    assert client.get("/account/sessions").status_code == 200  # everything is prepared now
+    wire.reset()
+    assert client.get("/account/sessions").status_code == 200
+    assert wire.round_trips == 2  # the session behind the cookie; the account's activity
+
+
 def test_a_failed_sign_in_on_postgresql_takes_four_round_trips(auth, wire):
     auth.create("alice", "correct horse")
     assert auth.login("alice", "wrong").status_code == 200  # everything is prepared now
