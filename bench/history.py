@@ -9,11 +9,13 @@ export rate. Target: p99 under 50 ms for every filter but free text.
 
 import argparse
 import os
+import sqlite3
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg2
 import requests
 from common import Gunicorn
 from common import cli
@@ -47,6 +49,8 @@ def main():
     # As many sync workers as cores: the page is CPU work (SQLite runs in the worker), and
     # more workers than cores only queue up for them (bench/RESULTS.md).
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--distinct-agents", type=int, default=0, metavar="N",
+                        help="give the attempts N distinct user agents (same browsers) first")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir, \
             fresh_database(args.database_url, Path(workdir)) as url:
@@ -54,12 +58,29 @@ def main():
         cli(env, "init-db")
         seconds, _ = timed(lambda: cli(env, "seed-demo", "--users", "1000", "--attempts",
                                        str(args.attempts)))
+        if args.distinct_agents:
+            diversify_agents(url, args.distinct_agents)
         create_admin(env)
-        print(f"# history benchmark: {args.attempts:,} attempts on "
+        print(f"# history benchmark: {args.attempts:,} attempts "
+              f"({args.distinct_agents or 'the demo'} distinct user agents) on "
               f"{'PostgreSQL' if args.database_url else 'SQLite'}, seeded in {seconds:.1f} s; "
               f"gunicorn -w {args.workers}; {machine()}")
         with Gunicorn(env, workers=args.workers) as server:
             measure(server.url)
+
+
+def diversify_agents(url, count):
+    """Append one of `count` build tags to every user agent, as many real clients do."""
+    sql = (f"UPDATE login_attempts SET user_agent = user_agent || ' build/' || "
+           f"CAST(id % {int(count)} AS TEXT)")
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            connection.execute(sql)
+        connection.close()
+        return
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(sql)
+    connection.close()
 
 
 def measure(base_url):

@@ -51,6 +51,7 @@ SETTINGS = {
     "PASSWORD_TIME_COST": Setting(2, int, 1, 100),
     "PASSWORD_PARALLELISM": Setting(1, int, 1, 64),
     "DB_POOL_SIZE": Setting(8, int, 1, 1000),
+    "DB_POOL_WAIT": Setting(10, int, 1, 600),
     "DB_STATEMENT_TIMEOUT": Setting(5000, int, 0, 3_600_000),
     "DB_SERVER_PREPARE": Setting(True, bool),
     "TOKEN_ISSUER": Setting("portal", str),

@@ -22,6 +22,7 @@ from peewee import InternalError
 from peewee import OperationalError
 from peewee import Value
 from playhouse.db_url import parse
+from playhouse.pool import MaxConnectionsExceeded
 from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.pool import PooledSqliteDatabase
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
@@ -32,8 +33,13 @@ from portal.config import ConfigError
 
 database = DatabaseProxy()
 
-# The errors that mean "the database did not answer": the portal shows 503, not 500.
-UNAVAILABLE = (OperationalError, InterfaceError)
+# The errors that may mean "the database cannot serve now" (503); unavailable_cause()
+# tells them from the schema errors that SQLite raises under the same class (500).
+UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
+SCHEMA_ERRORS = ("no such table", "no such column", "has no column named", "syntax error")
+CAUSES = [("full", "disk full"), ("no space", "disk full"), ("readonly", "read-only"),
+          ("read-only", "read-only"), ("locked", "busy past its timeout"),
+          ("canceling statement", "busy past its timeout"), ("timeout", "busy past its timeout")]
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never block the writer
@@ -42,7 +48,6 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "analysis_limit": 1000,  # an ANALYZE (or PRAGMA optimize) reads at most this per index
 }
-POOL_WAIT_SECONDS = 10
 STALE_SECONDS = 300
 
 
@@ -58,7 +63,7 @@ def open_database(url, app):
     options = parse(url)
     name = options.pop("database")
     pool = {"max_connections": app.config["DB_POOL_SIZE"], "stale_timeout": STALE_SECONDS,
-            "timeout": POOL_WAIT_SECONDS}
+            "timeout": app.config["DB_POOL_WAIT"]}
     if scheme == "sqlite":
         # Pooled connections move between threads; each is used by one thread at a time.
         # BEGIN IMMEDIATE: a transaction takes the write lock at its start, so two
@@ -406,6 +411,16 @@ def atomic_async_commit():
 
 
 ASYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+
+
+def unavailable_cause(error):
+    """Return why the database could not serve, in a few words, or None for a schema error."""
+    if isinstance(error, MaxConnectionsExceeded):
+        return "every pooled connection is busy"
+    text = str(error).lower()
+    if any(marker in text for marker in SCHEMA_ERRORS):
+        return None
+    return next((cause for marker, cause in CAUSES if marker in text), "unreachable")
 
 
 def ping():

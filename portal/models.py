@@ -19,6 +19,7 @@ USERNAME_MAX = 64
 TYPED_USERNAME_MAX = 150
 USER_AGENT_MAX = 512
 IP_MAX = 64
+AGENT_NAME_MAX = 64
 LOCK_REASON_MAX = 500
 UNKNOWN_DEVICE = ""
 
@@ -84,6 +85,10 @@ class LoginAttempt(BaseModel):
     ip = CharField(max_length=IP_MAX)
     ip_key = CharField(max_length=32)  # portal.web.ipaddr.key(ip): CIDR filters are key ranges
     user_agent = CharField(max_length=USER_AGENT_MAX)
+    # The user agent's names, parsed once when the attempt is recorded (web.user_agent).
+    browser = CharField(max_length=AGENT_NAME_MAX, null=True)
+    os = CharField(max_length=AGENT_NAME_MAX, null=True)
+    device_family = CharField(max_length=AGENT_NAME_MAX, null=True)
     request_id = CharField(max_length=32)
     session = CharField(max_length=32, null=True)  # the session a success started
 

@@ -7,12 +7,14 @@ from portal import clock
 from portal.accounts import users
 from portal.db import Prepared
 from portal.db import arg
+from portal.models import AGENT_NAME_MAX
 from portal.models import IP_MAX
 from portal.models import TYPED_USERNAME_MAX
 from portal.models import USER_AGENT_MAX
 from portal.models import LoginAttempt
 from portal.models import bounded
 from portal.web import ipaddr
+from portal.web.user_agent import describe
 
 SUCCESS, FAILURE = "success", "failure"
 OK, BAD_PASSWORD, UNKNOWN_USER = "ok", "bad_password", "unknown_user"
@@ -21,7 +23,7 @@ OUTCOMES = (SUCCESS, FAILURE)
 REASONS = (OK, BAD_PASSWORD, UNKNOWN_USER, LOCKED, THROTTLED)
 
 ATTEMPT_FIELDS = ["at", "username", "user", "outcome", "reason", "ip", "user_agent",
-                  "request_id", "session"]
+                  "browser", "os", "device_family", "request_id", "session"]
 # Every attempt runs this: compiled once (portal.db.Prepared).
 NEW_ATTEMPT = Prepared(lambda: LoginAttempt.insert(
     {**{getattr(LoginAttempt, name): arg(n) for n, name in enumerate(ATTEMPT_FIELDS)},
@@ -31,6 +33,13 @@ NEW_ATTEMPT = Prepared(lambda: LoginAttempt.insert(
 log = logging.getLogger("portal.attempts")
 
 
+def agent_names(user_agent):
+    """Return the browser, os and device_family columns of a user agent (parsed once)."""
+    agent = describe(user_agent)
+    return {"browser": agent.browser[:AGENT_NAME_MAX], "os": agent.os[:AGENT_NAME_MAX],
+            "device_family": agent.device_family[:AGENT_NAME_MAX]}
+
+
 def record(username, user, reason, client, request_id, session_id=None):
     """Insert one attempt and write its JSON log line."""
     outcome = SUCCESS if reason == OK else FAILURE
@@ -38,7 +47,7 @@ def record(username, user, reason, client, request_id, session_id=None):
            "user": user.id if user else None, "outcome": outcome, "reason": reason,
            "ip": bounded(client.ip, IP_MAX), "user_agent": bounded(client.user_agent,
                                                                    USER_AGENT_MAX),
-           "request_id": request_id, "session": session_id}
+           "request_id": request_id, "session": session_id, **agent_names(client.user_agent)}
     NEW_ATTEMPT.write(*[row[name] for name in ATTEMPT_FIELDS],
                       users.normalize_username(row["username"]), ipaddr.key(client.ip))
     log.info(json.dumps({

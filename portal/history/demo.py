@@ -16,6 +16,7 @@ from portal import clock
 from portal.accounts import passwords
 from portal.db import database
 from portal.db import is_postgresql
+from portal.history import attempts
 from portal.models import LoginAttempt
 from portal.models import User
 from portal.web import ipaddr
@@ -53,7 +54,7 @@ STUFFED_KNOWN = ["bad_password"] * 3 + ["locked"]
 TARGETED = ["bad_password"] * 2 + ["locked"] * 3
 ANY_AGENT = BROWSERS + TOOLS
 COLUMNS = ["at", "username", "username_key", "user_id", "outcome", "reason", "ip", "ip_key",
-           "user_agent", "request_id"]
+           "user_agent", "browser", "os", "device_family", "request_id"]
 
 
 def seed(user_count, attempt_count, seed_value=1):
@@ -124,7 +125,7 @@ def attempt_row(at, people, rng):
     name, user_id, reason, ip, agent = row
     outcome = "success" if reason == "ok" else "failure"
     return (at, name, name.strip().lower(), user_id, outcome, reason, ip, ipaddr.key(ip), agent,
-            "demo")
+            *attempts.agent_names(agent).values(), "demo")
 
 
 def person_attempt(people, rng):

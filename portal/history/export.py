@@ -3,8 +3,6 @@
 import csv
 import io
 
-from portal.web.user_agent import describe
-
 COLUMNS = ["time_utc", "username_typed", "account", "outcome", "reason", "ip", "browser", "os",
            "device", "user_agent"]
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
@@ -34,6 +32,5 @@ def csv_chunks(rows):
 
 def cells(row):
     """Return one history row's cells in COLUMNS order."""
-    agent = describe(row.user_agent)
     return [row.at.isoformat() + "Z", row.username, row.account, row.outcome, row.reason,
-            row.ip, agent.browser, agent.os, agent.device_family, row.user_agent]
+            row.ip, row.browser, row.os, row.device_family, row.user_agent]

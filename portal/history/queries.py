@@ -170,7 +170,7 @@ def text_condition(text):
 # A history row: plain values with attribute access, the cheapest rows for Jinja to read.
 # (Peewee's .namedtuples() would build this class anew for every query.)
 Row = namedtuple("Row", ["id", "at", "username", "outcome", "reason", "ip", "user_agent",
-                         "account"])
+                         "browser", "os", "device_family", "account"])
 
 
 def matching(filters, before=None):
@@ -178,7 +178,8 @@ def matching(filters, before=None):
     query = (LoginAttempt
              .select(LoginAttempt.id, LoginAttempt.at, LoginAttempt.username,
                      LoginAttempt.outcome, LoginAttempt.reason, LoginAttempt.ip,
-                     LoginAttempt.user_agent, User.username.alias("account"))
+                     LoginAttempt.user_agent, LoginAttempt.browser, LoginAttempt.os,
+                     LoginAttempt.device_family, User.username.alias("account"))
              .join(User, JOIN.LEFT_OUTER, on=(LoginAttempt.user == User.id)))
     for condition in conditions(filters):
         query = query.where(condition)

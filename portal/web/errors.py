@@ -39,9 +39,18 @@ def render_csrf_error(error):
 
 
 def database_unavailable(app):
-    """Return a handler that logs a database failure and shows 503."""
+    """Return a handler that logs a database failure and its cause, and shows 503.
+
+    SQLite raises a missing table or column under the same class as a busy or full
+    database: that is the code's fault, not the database's, so it is a 500 with its
+    traceback in the log.
+    """
     def handler(error):
-        app.logger.error("database unavailable: %s", error)
+        cause = db.unavailable_cause(error)
+        if cause is None:
+            app.logger.exception("database schema error (run init-db?)")
+            return render_error(InternalServerError())
+        app.logger.error("database unavailable (%s): %s", cause, str(error).splitlines()[0])
         return render_error(ServiceUnavailable())
     return handler
 

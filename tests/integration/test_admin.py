@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from portal import clock
+from portal.history import attempts
 from portal.history import queries
 from portal.models import LoginAttempt
 from portal.models import User
@@ -34,7 +35,8 @@ def add(app, *rows):
             "at": NOW - timedelta(minutes=ago), "username": name, "username_key": name.lower(),
             "user": accounts.get(name.lower()),
             "outcome": "success" if reason == "ok" else "failure", "reason": reason, "ip": ip,
-            "ip_key": ipaddr.key(ip), "user_agent": agent, "request_id": "r"}
+            "ip_key": ipaddr.key(ip), "user_agent": agent, "request_id": "r",
+            **attempts.agent_names(agent)}
             for ago, name, reason, ip, agent in rows]).execute()
 
 
@@ -201,3 +203,14 @@ def test_dates_at_the_ends_of_the_calendar_are_a_400_not_a_500(client, sample, q
 def test_until_a_basic_iso_date_includes_that_day(client, sample):
     assert names(client.get("/admin/history?until=20261125")) == \
         names(client.get("/admin/history?until=2026-11-25"))
+
+
+def test_user_agents_are_named_once_when_recorded_not_on_every_read(app, client, admin):
+    with app.app_context():
+        recorded = LoginAttempt.get(LoginAttempt.username == "root")
+        assert recorded.browser is not None  # the test client's user agent, named on sign-in
+        LoginAttempt.update(browser="Named on write").where(
+            LoginAttempt.id == recorded.id).execute()
+    assert "Named on write on" in client.get("/admin/history").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(client.get("/admin/history.csv").get_data(as_text=True))))
+    assert rows[1][6] == "Named on write"

@@ -90,3 +90,37 @@ def test_every_error_template_renders(app, code):
     with app.test_request_context("/"):
         body, status, _ = render_error(default_exceptions[code]())
     assert status == code and "<h1>" in body and "Go to the start page" in body
+
+
+def test_a_missing_table_is_a_500_not_a_503(app, client):
+    if db.is_postgresql():
+        pytest.skip("PostgreSQL raises it as a ProgrammingError: a 500 already")
+    with app.app_context():
+        db.database.execute_sql("DROP TABLE ip_throttles")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.post("/login", data={"username": "a", "password": "b"})
+    assert response.status_code == 500 and b"Something went wrong" in response.data
+
+
+@pytest.mark.settings(DB_POOL_SIZE=1, DB_POOL_WAIT=1)
+def test_no_free_pooled_connection_is_a_503_after_the_wait(app, client):
+    import threading
+    import time
+    holding, done = threading.Event(), threading.Event()
+
+    def hold():
+        with app.app_context(), db.database.connection_context():
+            holding.set()
+            done.wait(10)
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        holding.wait(5)
+        started = time.monotonic()
+        response = client.get("/healthz")
+        waited = time.monotonic() - started
+    finally:
+        done.set()
+        holder.join()
+    assert response.status_code == 503 and 0.9 < waited < 5
+    assert client.get("/healthz").status_code == 200  # and served again once one is free

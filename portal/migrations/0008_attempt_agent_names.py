@@ -1,0 +1,44 @@
+"""Attempts carry their user agent's names (browser, OS, device family), parsed on write.
+
+The history and its CSV export show them for every row; parsing each row's user agent
+on read cost the export most of its speed once the agents were many. Existing attempts
+get them here, in batches by id, with the naming rule of this release (frozen below).
+"""
+
+from peewee import CharField
+from ua_parser import parse
+
+BATCH = 5000
+NAME_MAX = 64
+
+
+def names(user_agent):
+    """Return (browser, os, device family) of a user agent: "Unknown" where none is named."""
+    parsed = parse(user_agent or "").with_defaults()
+    return tuple(("Unknown" if part.family == "Other" else part.family)[:NAME_MAX]
+                 for part in (parsed.user_agent, parsed.os, parsed.device))
+
+
+def up(migrator, db):
+    """Add the three columns and fill them for the attempts already recorded."""
+    migrator.migrate(*(migrator.add_column("login_attempts", column,
+                                           CharField(max_length=NAME_MAX, null=True))
+                       for column in ("browser", "os", "device_family")))
+    mark = db.param
+    last = 0
+    while rows := db.execute_sql(
+            f'SELECT id, user_agent FROM "login_attempts" WHERE id > {mark} ORDER BY id '
+            f"LIMIT {BATCH}", (last,)).fetchall():
+        by_names = {}
+        for attempt_id, user_agent in rows:
+            by_names.setdefault(names(user_agent), []).append(attempt_id)
+        for (browser, os, family), ids in by_names.items():
+            db.execute_sql(f'UPDATE "login_attempts" SET browser = {mark}, os = {mark}, '
+                           f'device_family = {mark} WHERE id IN ({", ".join(map(str, ids))})',
+                           (browser, os, family))
+        last = rows[-1][0]
+
+
+def present(db):
+    """Return True when attempts carry their user agent's names."""
+    return "browser" in {column.name for column in db.get_columns("login_attempts")}
