@@ -58,6 +58,15 @@ def cli(env, *args, stdin=None):
     return result.stdout
 
 
+def seeded(env, attempts):
+    """Create the schema, seed-demo `attempts` attempts and the admin; return the seconds."""
+    cli(env, "init-db")
+    seconds, _ = timed(lambda: cli(env, "seed-demo", "--users", "1000", "--attempts",
+                                   str(attempts)))
+    create_admin(env)
+    return seconds
+
+
 def create_admin(env):
     """Create the benchmark's admin account."""
     cli(env, "users", "create", ADMIN, "--admin", "--password-stdin",

@@ -18,13 +18,12 @@ from pathlib import Path
 import psycopg2
 import requests
 from common import Gunicorn
-from common import cli
-from common import create_admin
 from common import fresh_database
 from common import have_wrk
 from common import machine
 from common import percentile
 from common import portal_env
+from common import seeded
 from common import server_ms
 from common import signed_in
 from common import timed
@@ -55,12 +54,9 @@ def main():
     with tempfile.TemporaryDirectory() as workdir, \
             fresh_database(args.database_url, Path(workdir)) as url:
         env = portal_env(url)
-        cli(env, "init-db")
-        seconds, _ = timed(lambda: cli(env, "seed-demo", "--users", "1000", "--attempts",
-                                       str(args.attempts)))
+        seconds = seeded(env, args.attempts)
         if args.distinct_agents:
             diversify_agents(url, args.distinct_agents)
-        create_admin(env)
         print(f"# history benchmark: {args.attempts:,} attempts "
               f"({args.distinct_agents or 'the demo'} distinct user agents) on "
               f"{'PostgreSQL' if args.database_url else 'SQLite'}, seeded in {seconds:.1f} s; "

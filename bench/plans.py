@@ -19,15 +19,13 @@ from pathlib import Path
 
 import psycopg2
 from common import Gunicorn
-from common import cli
-from common import create_admin
 from common import fresh_database
 from common import machine
 from common import percentile
 from common import portal_env
+from common import seeded
 from common import server_ms
 from common import signed_in
-from common import timed
 
 SAMPLES = 12
 TARGET_MS, FREE_TEXT_TARGET_MS = 5.0, 15.0
@@ -44,10 +42,7 @@ def main():
     with tempfile.TemporaryDirectory() as workdir, \
             fresh_database(args.database_url, Path(workdir)) as url:
         env = portal_env(url)
-        cli(env, "init-db")
-        seconds, _ = timed(lambda: cli(env, "seed-demo", "--users", "1000", "--attempts",
-                                       str(args.attempts)))
-        create_admin(env)
+        seconds = seeded(env, args.attempts)
         values = filter_values(url)
         if args.never_analyzed:
             forget_statistics(url)
