@@ -35,11 +35,14 @@ database = DatabaseProxy()
 
 # The errors that may mean "the database cannot serve now" (503); unavailable_cause()
 # tells them from the schema errors that SQLite raises under the same class (500).
-UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
+# PostgreSQL reports a read-only server as an InternalError: only that one is a 503.
+UNAVAILABLE = (OperationalError, InterfaceError, InternalError, MaxConnectionsExceeded)
 SCHEMA_ERRORS = ("no such table", "no such column", "has no column named", "syntax error")
-CAUSES = [("full", "disk full"), ("no space", "disk full"), ("readonly", "read-only"),
-          ("read-only", "read-only"), ("locked", "busy past its timeout"),
-          ("canceling statement", "busy past its timeout"), ("timeout", "busy past its timeout")]
+CAUSES = [("full", "disk full"), ("no space", "disk full"), ("disk i/o", "disk error"),
+          ("readonly", "read-only"), ("read-only", "read-only"),
+          ("database is locked", "busy past its timeout"),
+          ("canceling statement", "busy past its timeout"), ("deadlock", "busy (deadlock)"),
+          ("too many clients", "out of connections")]
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never block the writer
@@ -420,7 +423,10 @@ def unavailable_cause(error):
     text = str(error).lower()
     if any(marker in text for marker in SCHEMA_ERRORS):
         return None
-    return next((cause for marker, cause in CAUSES if marker in text), "unreachable")
+    cause = next((cause for marker, cause in CAUSES if marker in text), None)
+    if isinstance(error, InternalError):
+        return cause if cause == "read-only" else None  # otherwise the code's own fault
+    return cause or "unreachable"
 
 
 def ping():
@@ -463,11 +469,12 @@ def optimize_now_and_then():
     recent = _optimized_at is not None and timedelta(0) <= now - _optimized_at < STATISTICS_EVERY
     if is_postgresql() or recent:
         return
-    _optimized_at = now
     try:
         database.execute_sql("PRAGMA optimize")
-    except DatabaseError as error:  # the request has already been answered; try next time
-        logging.getLogger("portal.db").warning("PRAGMA optimize failed: %s", error)
+    except DatabaseError as error:  # another connection writes: the next request tries again
+        logging.getLogger("portal.db").info("PRAGMA optimize skipped: %s", error)
+        return
+    _optimized_at = now
 
 
 STATISTICS_EVERY = timedelta(hours=1)
@@ -477,6 +484,8 @@ _optimized_at = None
 def _close(exc):
     """Hand this request's connection back to the pool (after optimizing, now and then)."""
     if not database.is_closed():
-        if not database.in_transaction():
-            optimize_now_and_then()
-        database.close()
+        try:
+            if not database.in_transaction():
+                optimize_now_and_then()
+        finally:
+            database.close()

@@ -49,9 +49,10 @@ def upgrade():
         created, recognised = False, []
         if not runner.History.table_exists():
             created = not database.table_exists("users")
-            if created:
-                create_tables()
-            recognised = record_present(runner)
+            with database.atomic():  # all of it or nothing: a rerun recognises it afresh
+                if created:
+                    create_tables()
+                recognised = record_present(runner)
         refuse_unknown(runner)
         applied = runner.up()
         if current_app.config["ATTEMPT_PARTITIONS"]:

@@ -13,6 +13,7 @@ from peewee import IntegrityError
 from portal import clock
 from portal.accounts import passwords
 from portal.db import database
+from portal.models import TYPED_USERNAME_MAX
 from portal.models import USERNAME_MAX
 from portal.models import User
 
@@ -76,8 +77,12 @@ def check_password(password):
 
 
 def normalize_username(typed):
-    """Return the account name a typed username refers to (case and edges ignored)."""
-    return (typed or "").strip().lower()
+    """Return the account name a typed username refers to (case and edges ignored).
+
+    Cut to the column's length after lowering: some letters grow ("İ" is two
+    characters in lower case), and the key must fit where the typed name fits.
+    """
+    return (typed or "").strip().lower()[:TYPED_USERNAME_MAX]
 
 
 def by_name(typed):

@@ -8,6 +8,7 @@ COLUMNS = ["time_utc", "username_typed", "account", "outcome", "reason", "ip", "
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FLUSH_EVERY = 500
+UNKNOWN = "Unknown"  # an attempt recorded by a release that did not name user agents
 
 
 def neutralise(value):
@@ -33,4 +34,5 @@ def csv_chunks(rows):
 def cells(row):
     """Return one history row's cells in COLUMNS order."""
     return [row.at.isoformat() + "Z", row.username, row.account, row.outcome, row.reason,
-            row.ip, row.browser, row.os, row.device_family, row.user_agent]
+            row.ip, row.browser or UNKNOWN, row.os or UNKNOWN, row.device_family or UNKNOWN,
+            row.user_agent]

@@ -20,7 +20,7 @@ from peewee import PostgresqlDatabase
 
 def username_key(typed):
     """Return the account name a typed username refers to (case and edges ignored)."""
-    return (typed or "").strip().lower()
+    return (typed or "").strip().lower()[:150]  # "İ" grows when lowered
 
 
 def ip_key(text):
@@ -72,7 +72,13 @@ def fill(db, source, target, key):
 
 
 def rekey_budgets(migrator, db):
-    """Replace failure_budgets(user_id, device) by failure_budgets(account, device)."""
+    """Replace failure_budgets(user_id, device) by failure_budgets(account, device).
+
+    A database that a later release's init-db touched before migrations existed may
+    have the new table already (it created missing tables, never altered them).
+    """
+    if "user_id" not in {column.name for column in db.get_columns("failure_budgets")}:
+        return
 
     class FailureBudget(Model):
         account = CharField(max_length=150)

@@ -15,6 +15,8 @@ STATEMENTS = [
     "ON login_attempts USING gin (user_agent gin_trgm_ops)",
 ]
 log = logging.getLogger("portal.schema")
+# Insufficient privilege, a missing extension's files, an unsupported feature.
+ALLOWED_TO_FAIL = {"42501", "58P01", "0A000", "42704"}
 
 
 def up(migrator, db):
@@ -26,13 +28,22 @@ def up(migrator, db):
             for statement in STATEMENTS:
                 db.execute_sql(statement)
     except DatabaseError as error:
+        if not_allowed(error) is False:
+            raise  # not a missing right or feature: a real failure, so init-db stops
         log.warning("free-text search will scan rows: could not create the pg_trgm indexes "
                     "(%s); a superuser can run them later: %s", error, "; ".join(STATEMENTS))
+
+
+def not_allowed(error):
+    """Tell whether an error means "this server or role cannot do it" (None: unknown)."""
+    code = getattr(getattr(error, "orig", None), "pgcode", None)
+    return None if code is None else code in ALLOWED_TO_FAIL
 
 
 def present(db):
     """Return True on SQLite (nothing to do) or when the indexes exist."""
     if not isinstance(db, PostgresqlDatabase):
         return True
-    return "login_attempts_username_trgm" in {index.name for index in
-                                              db.get_indexes("login_attempts")}
+    # pg_class, not get_indexes: the index of a partitioned table is of relkind 'I'.
+    return db.execute_sql("SELECT 1 FROM pg_class WHERE relname = %s AND relkind IN "
+                          "('i', 'I')", ("login_attempts_username_trgm",)).fetchone() is not None

@@ -5,6 +5,8 @@ on read cost the export most of its speed once the agents were many. Existing at
 get them here, in batches by id, with the naming rule of this release (frozen below).
 """
 
+import functools
+
 from peewee import CharField
 from ua_parser import parse
 
@@ -12,6 +14,7 @@ BATCH = 5000
 NAME_MAX = 64
 
 
+@functools.lru_cache(maxsize=65536)  # ua-parser's own cache keeps only 2,000 strings
 def names(user_agent):
     """Return (browser, os, device family) of a user agent: "Unknown" where none is named."""
     parsed = parse(user_agent or "").with_defaults()

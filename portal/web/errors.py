@@ -50,7 +50,8 @@ def database_unavailable(app):
         if cause is None:
             app.logger.exception("database schema error (run init-db?)")
             return render_error(InternalServerError())
-        app.logger.error("database unavailable (%s): %s", cause, str(error).splitlines()[0])
+        first_line = (str(error).splitlines() or [type(error).__name__])[0]
+        app.logger.error("database unavailable (%s): %s", cause, first_line)
         return render_error(ServiceUnavailable())
     return handler
 

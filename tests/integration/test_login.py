@@ -170,3 +170,11 @@ def test_hash_is_upgraded_on_login_when_parameters_change(app, auth):
         stored = User.get(User.username == "alice").password_hash
     assert "m=128,t=2,p=1" in stored
     assert auth.login().status_code == 302
+
+
+def test_a_name_that_grows_when_lowered_is_still_an_attempt(app, auth):
+    response = auth.login("İ" * 150, "whatever it is")  # "i̇" is two characters
+    assert response.status_code == 200
+    with app.app_context():
+        (attempt,) = LoginAttempt.select()
+        assert attempt.reason == "unknown_user" and len(attempt.username_key) == 150
