@@ -17,6 +17,7 @@ from datetime import datetime
 from datetime import timedelta
 
 from peewee import JOIN
+from peewee import SQL
 from peewee import Tuple
 
 from portal import clock
@@ -32,6 +33,7 @@ EXPORT_BATCH = 2000
 QUERY_MAX = 200
 MAX_ID = 2**63 - 1
 DENSE_ROWS = 2000
+NOTHING = SQL("1 = 0")  # a condition no row meets, which the planner checks once
 CURSOR = re.compile(r"^(\d{8}T\d{6}\.\d{6})-(\d{1,19})$")
 CURSOR_TIME = "%Y%m%dT%H%M%S.%f"
 
@@ -94,7 +96,12 @@ def ip_condition(text):
         raise BadFilter("ip") from None
     if low == high:
         return LoginAttempt.ip_key == low
-    if is_dense(low, high):
+    held = attempts_in_block(low, high)
+    if held == 0:
+        # No attempt is in the block, so none can match whatever else is asked: a
+        # condition that is false once spares the walk of another filter's index.
+        return NOTHING
+    if held >= DENSE_ROWS:
         # Many rows in the block: walking the time index and skipping the others finds a
         # page sooner than collecting every row of the block and sorting them. The
         # expression hides ip_key's index from the planner (SQLite and PostgreSQL alike).
@@ -102,25 +109,35 @@ def ip_condition(text):
     return LoginAttempt.ip_key.between(low, high)
 
 
-def is_dense(low, high):
-    """Return True when a key range holds at least DENSE_ROWS attempts (one index probe)."""
-    return remembered_density(database.obj, low, high, density_period())
+def attempts_in_block(low, high):
+    """Return how many attempts a key range holds, counted up to DENSE_ROWS.
+
+    A block that held some is remembered (remembered_density); an empty one is asked
+    afresh every time, since its probe finds nothing at once and a block that starts
+    filling must show at once.
+    """
+    held = remembered_density(database.obj, low, high, density_period())
+    return held if held else count_in_block(low, high)
 
 
 @functools.lru_cache(maxsize=256)
 def remembered_density(bound_database, low, high, period):
-    """Probe a block's density once per bound database and DENSITY_PERIOD.
+    """Return count_in_block once per bound database and DENSITY_PERIOD.
 
     An admin paging through a block, and each batch of its export, asks again and
     again, while a block's density changes only with thousands of attempts. The
     period is part of the key, so an answer is never reused after its period (a clock
-    set back may meet an older one). A stale answer could only pick the slower plan,
+    set back may meet an older one). A stale count could only pick the slower plan,
     never change the rows. The key holds the database object itself: a served process
     binds one, and the tests' many stay alive only as long as their 256 entries.
     """
-    probe = LoginAttempt.select(LoginAttempt.id).where(
-        LoginAttempt.ip_key.between(low, high)).limit(DENSE_ROWS)
-    return probe.count() >= DENSE_ROWS
+    return count_in_block(low, high)
+
+
+def count_in_block(low, high):
+    """Count the attempts whose IP key lies in the range, up to DENSE_ROWS (index only)."""
+    return LoginAttempt.select(LoginAttempt.id).where(
+        LoginAttempt.ip_key.between(low, high)).limit(DENSE_ROWS).count()
 
 
 def density_period():

@@ -214,3 +214,10 @@ def test_user_agents_are_named_once_when_recorded_not_on_every_read(app, client,
     assert "Named on write on" in client.get("/admin/history").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(client.get("/admin/history.csv").get_data(as_text=True))))
     assert rows[1][6] == "Named on write"
+
+
+def test_an_empty_block_matches_nothing_at_once_and_shows_new_rows_at_once(app, client, sample):
+    empty = "/admin/history?ip=192.0.2.0/24&outcome=failure"
+    assert names(client.get(empty)) == []
+    add(app, (1, "eve", "bad_password", "192.0.2.9", "curl/8.5.0"))
+    assert names(client.get(empty)) == ["eve"]  # not an empty answer remembered
