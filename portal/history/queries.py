@@ -75,16 +75,29 @@ def conditions(filters):
         found.append(LoginAttempt.username_key == users.normalize_username(filters.user))
     if filters.ip:
         found.append(ip_condition(filters.ip))
-    if filters.outcome:
-        found.append(choice("outcome", filters.outcome, attempts.OUTCOMES, LoginAttempt.outcome))
-    if filters.reason:
-        found.append(choice("reason", filters.reason, attempts.REASONS, LoginAttempt.reason))
+    found.extend(outcome_conditions(filters))
     if filters.since:
         found.append(LoginAttempt.at >= parse_time("since", filters.since))
     if filters.until:
         found.append(LoginAttempt.at < parse_time("until", filters.until, end_of_day=True))
     if filters.q:
         found.append(text_condition(filters.q))
+    return found
+
+
+def outcome_conditions(filters):
+    """Match the outcome and the reason; a pair no attempt can have matches nothing at once.
+
+    An attempt succeeds exactly when its reason is ok (history.attempts.record), so
+    `outcome=success&reason=locked` needs no walk of either index to know its answer.
+    """
+    found = []
+    if filters.outcome:
+        found.append(choice("outcome", filters.outcome, attempts.OUTCOMES, LoginAttempt.outcome))
+    if filters.reason:
+        found.append(choice("reason", filters.reason, attempts.REASONS, LoginAttempt.reason))
+    if len(found) == 2 and (filters.outcome == attempts.SUCCESS) != (filters.reason == attempts.OK):
+        return [NOTHING]
     return found
 
 

@@ -76,6 +76,10 @@ def sample(app, admin):
     ("q=ALI", ["alice", "Alice", "alice"]),
     ("user=alice&outcome=failure&ip=203.0.0.0/8", ["alice", "alice"]),
     ("user=alice&since=2026-11-01&reason=ok", ["Alice"]),
+    ("outcome=success&reason=ok", ["root", "Alice"]),
+    ("outcome=failure&reason=locked", ["carol"]),
+    ("outcome=success&reason=locked", []),
+    ("outcome=failure&reason=ok", []),
 ])
 def test_filters_and_their_combinations(client, sample, query, expected):
     assert names(client.get(f"/admin/history?{query}")) == expected
