@@ -12,6 +12,8 @@ from ua_parser import parse
 
 BATCH = 5000
 NAME_MAX = 64
+COLUMNS = ("browser", "os", "device_family")
+atomic = False  # playhouse.migrations: up() makes its own transactions, one per batch
 
 
 @functools.lru_cache(maxsize=65536)  # ua-parser's own cache keeps only 2,000 strings
@@ -23,23 +25,40 @@ def names(user_agent):
 
 
 def up(migrator, db):
-    """Add the three columns and fill them for the attempts already recorded."""
-    migrator.migrate(*(migrator.add_column("login_attempts", column,
-                                           CharField(max_length=NAME_MAX, null=True))
-                       for column in ("browser", "os", "device_family")))
-    mark = db.param
+    """Add the three columns and fill them for the attempts already recorded, batch by batch.
+
+    Each batch commits on its own, so sign-ins wait for one batch at most, never for the
+    whole fill; a fill cut short resumes where it stopped when init-db runs again.
+    """
+    existing = {column.name for column in db.get_columns("login_attempts")}
+    missing = [column for column in COLUMNS if column not in existing]
+    if missing:
+        with db.atomic():
+            migrator.migrate(*(migrator.add_column("login_attempts", column,
+                                                   CharField(max_length=NAME_MAX, null=True))
+                               for column in missing))
     last = 0
-    while rows := db.execute_sql(
-            f'SELECT id, user_agent FROM "login_attempts" WHERE id > {mark} ORDER BY id '
-            f"LIMIT {BATCH}", (last,)).fetchall():
-        by_names = {}
-        for attempt_id, user_agent in rows:
-            by_names.setdefault(names(user_agent), []).append(attempt_id)
-        for (browser, os, family), ids in by_names.items():
-            db.execute_sql(f'UPDATE "login_attempts" SET browser = {mark}, os = {mark}, '
-                           f'device_family = {mark} WHERE id IN ({", ".join(map(str, ids))})',
-                           (browser, os, family))
-        last = rows[-1][0]
+    while last is not None:
+        with db.atomic():
+            last = fill_batch(db, last)
+
+
+def fill_batch(db, after):
+    """Name the next BATCH unnamed attempts after id `after`; return the last id, or None."""
+    mark = db.param
+    rows = db.execute_sql(
+        f'SELECT id, user_agent FROM "login_attempts" WHERE id > {mark} AND browser IS NULL '
+        f"ORDER BY id LIMIT {BATCH}", (after,)).fetchall()
+    if not rows:
+        return None
+    by_names = {}
+    for attempt_id, user_agent in rows:
+        by_names.setdefault(names(user_agent), []).append(attempt_id)
+    for (browser, os, family), ids in by_names.items():
+        db.execute_sql(f'UPDATE "login_attempts" SET browser = {mark}, os = {mark}, '
+                       f'device_family = {mark} WHERE id IN ({", ".join(map(str, ids))})',
+                       (browser, os, family))
+    return rows[-1][0]
 
 
 def present(db):

@@ -181,3 +181,21 @@ def test_other_commands_ask_for_init_db_on_an_old_database(empty_url):
     load(app, "87302ba")
     result = app.test_cli_runner().invoke(args=["users", "list"])
     assert result.exit_code != 0 and "run `flask --app portal init-db` first" in result.output
+
+
+def test_a_fill_cut_short_resumes_where_it_stopped(empty_url):
+    app = portal_on(empty_url)
+    assert init_db(app).exit_code == 0
+    with app.app_context(), db.database.connection_context():
+        for n, named in ((1, "Firefox"), (2, None)):  # the second was never named
+            insert("login_attempts", at=LONG_AGO, username="x", username_key="x",
+                   outcome="failure", reason="unknown_user", ip="192.0.2.1",
+                   ip_key="", user_agent="Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/"
+                   "20100101 Firefox/128.0", browser=named, request_id=f"r{n}")
+        db.database.execute_sql(f'DELETE FROM "{schema.HISTORY_TABLE}" '
+                                "WHERE name = '0008_attempt_agent_names'")
+    result = init_db(app)
+    assert result.exit_code == 0 and "Applied 0008_attempt_agent_names." in result.output
+    with app.app_context(), db.database.connection_context():
+        assert db.database.execute_sql(
+            "SELECT browser FROM login_attempts ORDER BY id").fetchall() == [("Firefox",)] * 2
