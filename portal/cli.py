@@ -39,10 +39,7 @@ def init_app(app: Flask):
 @with_appcontext
 def init_db_command():
     """Create or upgrade the schema (safe to run again)."""
-    try:
-        done = schema.upgrade()
-    except (schema.SchemaError, partitions.PartitionError) as error:
-        raise click.ClickException(str(error)) from None
+    done = one_line_errors(schema.upgrade)
     refresh_statistics()
     where = describe_database()
     if done.created:
@@ -56,8 +53,13 @@ def init_db_command():
 
 def schema_ready():
     """Create a new database's schema, or stop when an existing one needs init-db first."""
+    one_line_errors(schema.ensure_current)
+
+
+def one_line_errors(step):
+    """Run a schema step; a schema it cannot bring about stops the command in one line."""
     try:
-        schema.ensure_current()
+        return step()
     except (schema.SchemaError, partitions.PartitionError) as error:
         raise click.ClickException(str(error)) from None
 

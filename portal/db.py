@@ -443,6 +443,24 @@ def is_postgresql():
     return isinstance(database.obj, PooledPostgresqlDatabase)
 
 
+@contextmanager
+def no_statement_timeout():
+    """Lift PostgreSQL's statement timeout on this connection for maintenance work.
+
+    A migration, a bulk load, VACUUM or ANALYZE may run far longer than a page may,
+    and the pages' timeout would cut it off half-way. The connection gets its own
+    timeout back before it returns to the pool.
+    """
+    if not is_postgresql():
+        yield
+        return
+    database.execute_sql("SET statement_timeout = 0")
+    try:
+        yield
+    finally:
+        database.execute_sql("RESET statement_timeout")
+
+
 def refresh_statistics():
     """Bring the query planner's statistics up to date now (init-db, seed-demo, prune).
 
@@ -450,9 +468,7 @@ def refresh_statistics():
     planned on the wrong index; its ANALYZE reads at most analysis_limit rows per index.
     PostgreSQL's autovacuum analyzes in time; after a bulk change, now is better.
     """
-    with database.connection_context(), database.atomic():
-        if is_postgresql():
-            database.execute_sql("SET LOCAL statement_timeout = 0")
+    with database.connection_context(), no_statement_timeout():
         database.execute_sql("ANALYZE")
 
 

@@ -6,7 +6,6 @@ existed is recognised the same way, by what each migration `present`s in it. The
 migrations that are still missing run in order, each in its own transaction.
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from flask import current_app
 from playhouse.migrations import Runner
 
 from portal.db import database
-from portal.db import is_postgresql
+from portal.db import no_statement_timeout
 from portal.history import partitions
 from portal.models import TABLES
 from portal.models import LoginAttempt
@@ -45,7 +44,7 @@ class Upgrade:
 def upgrade():
     """Bring the database to this code's schema and return what was done."""
     with database.connection_context(), no_statement_timeout():
-        runner = Runner(database.obj, str(MIGRATIONS), table_name=HISTORY_TABLE)
+        runner = migrations()
         created, recognised = False, []
         if not runner.History.table_exists():
             created = not database.table_exists("users")
@@ -60,27 +59,15 @@ def upgrade():
     return Upgrade(created, recognised, applied)
 
 
-@contextmanager
-def no_statement_timeout():
-    """Lift PostgreSQL's statement timeout on this connection while the schema changes.
-
-    A migration rebuilds indexes and rewrites whole tables: on a large database one
-    statement may take minutes, and the pages' timeout would cut it off half-way.
-    """
-    if not is_postgresql():
-        yield
-        return
-    database.execute_sql("SET statement_timeout = 0")
-    try:
-        yield
-    finally:
-        database.execute_sql("RESET statement_timeout")
+def migrations():
+    """Return playhouse.migrations' runner of portal/migrations on the bound database."""
+    return Runner(database.obj, str(MIGRATIONS), table_name=HISTORY_TABLE)
 
 
 def pending():
     """Return the names of the migrations this database still lacks (all, when it is new)."""
     with database.connection_context():
-        runner = Runner(database.obj, str(MIGRATIONS), table_name=HISTORY_TABLE)
+        runner = migrations()
         refuse_unknown(runner)
         return [migration.name for migration in runner.status() if not migration.applied]
 

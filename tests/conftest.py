@@ -5,6 +5,7 @@ import logging
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 
 import psycopg2
 import pytest
@@ -30,17 +31,25 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
-def pg_database():
-    """Create a PostgreSQL database for this test run and drop it at the end."""
-    name = f"portal_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def new_pg_database(prefix):
+    """Yield the URL of a new, empty PostgreSQL database, dropped at the end."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(PG_BASE_URL)
     admin.autocommit = True
     admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = PG_BASE_URL.rpartition("/")
-    yield f"{base}/{name}"
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    try:
+        yield f"{PG_BASE_URL.rpartition('/')[0]}/{name}"
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """Create a PostgreSQL database for this test run and drop it at the end."""
+    with new_pg_database("portal_test") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

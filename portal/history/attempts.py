@@ -33,11 +33,13 @@ NEW_ATTEMPT = Prepared(lambda: LoginAttempt.insert(
 log = logging.getLogger("portal.attempts")
 
 
+AGENT_COLUMNS = ("browser", "os", "device_family")  # as named by web.user_agent.describe
+
+
 def agent_names(user_agent):
-    """Return the browser, os and device_family columns of a user agent (parsed once)."""
+    """Return {column: name} of a user agent's AGENT_COLUMNS, cut to fit them."""
     agent = describe(user_agent)
-    return {"browser": agent.browser[:AGENT_NAME_MAX], "os": agent.os[:AGENT_NAME_MAX],
-            "device_family": agent.device_family[:AGENT_NAME_MAX]}
+    return {column: getattr(agent, column)[:AGENT_NAME_MAX] for column in AGENT_COLUMNS}
 
 
 def record(username, user, reason, client, request_id, session_id=None):

@@ -14,8 +14,10 @@ from psycopg2.extras import execute_values
 
 from portal import clock
 from portal.accounts import passwords
+from portal.accounts import users
 from portal.db import database
 from portal.db import is_postgresql
+from portal.db import no_statement_timeout
 from portal.history import attempts
 from portal.models import LoginAttempt
 from portal.models import User
@@ -124,8 +126,9 @@ def attempt_row(at, people, rng):
         row = targeted_attempt(people, rng)
     name, user_id, reason, ip, agent = row
     outcome = "success" if reason == "ok" else "failure"
-    return (at, name, name.strip().lower(), user_id, outcome, reason, ip, ipaddr.key(ip), agent,
-            *attempts.agent_names(agent).values(), "demo")
+    named = attempts.agent_names(agent)
+    return (at, name, users.normalize_username(name), user_id, outcome, reason, ip,
+            ipaddr.key(ip), agent, *(named[column] for column in attempts.AGENT_COLUMNS), "demo")
 
 
 def person_attempt(people, rng):
@@ -162,11 +165,10 @@ def insert_rows(rows):
         # writing index pages out and reading them back.
         database.execute_sql("PRAGMA cache_size = -262144")
     names = ", ".join(COLUMNS)
-    with database.atomic():
+    # A 50,000-row statement may run longer than the pages' statement timeout.
+    with no_statement_timeout(), database.atomic():
         cursor = database.cursor()
         if is_postgresql():
-            # A 50,000-row statement may run longer than the pages' statement timeout.
-            cursor.execute("SET LOCAL statement_timeout = 0")
             execute_values(cursor, f"INSERT INTO {table} ({names}) VALUES %s", rows,
                            page_size=BATCH)
         else:
@@ -197,8 +199,5 @@ def vacuum_attempts():
     index-only scans (the history's CIDR density probe) need not visit the table.
     It cannot run in a transaction, and may take longer than the statement timeout.
     """
-    database.execute_sql("SET statement_timeout = 0")
-    try:
+    with no_statement_timeout():
         database.execute_sql(f"VACUUM (ANALYZE) {LoginAttempt._meta.table_name}")
-    finally:
-        database.execute_sql("RESET statement_timeout")

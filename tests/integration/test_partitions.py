@@ -1,9 +1,7 @@
 """Monthly partitions of the attempts table on PostgreSQL: created ahead, dropped by prune."""
 
-import uuid
 from datetime import timedelta
 
-import psycopg2
 import pytest
 
 from portal import clock
@@ -17,6 +15,7 @@ from portal.models import LoginAttempt
 from portal.web import ipaddr
 from tests.conftest import PG_BASE_URL
 from tests.conftest import TEST_SETTINGS
+from tests.conftest import new_pg_database
 
 pytestmark = pytest.mark.skipif(not PG_BASE_URL, reason="partitions need PostgreSQL "
                                 "(set PORTAL_TEST_DATABASE_URL)")
@@ -25,18 +24,12 @@ pytestmark = pytest.mark.skipif(not PG_BASE_URL, reason="partitions need Postgre
 @pytest.fixture
 def partitioned():
     """An app on its own new PostgreSQL database with PORTAL_ATTEMPT_PARTITIONS on."""
-    name = f"portal_part_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(PG_BASE_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG_BASE_URL.rpartition('/')[0]}/{name}"
-    app = create_app({**TEST_SETTINGS, "DATABASE_URL": url, "ATTEMPT_PARTITIONS": True})
-    with app.app_context():
-        schema.upgrade()
-    yield app
-    db.database.close_all()
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with new_pg_database("portal_part") as url:
+        app = create_app({**TEST_SETTINGS, "DATABASE_URL": url, "ATTEMPT_PARTITIONS": True})
+        with app.app_context():
+            schema.upgrade()
+        yield app
+        db.database.close_all()
 
 
 def add(app, days_ago, count):

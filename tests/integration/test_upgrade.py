@@ -5,20 +5,18 @@ statement. Each test fills one with that release's kind of data, runs init-db, a
 then uses the portal on it: sign in, read the old history, find the old locks.
 """
 
-import uuid
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg2
 import pytest
 from argon2 import PasswordHasher
 
 from portal import create_app
 from portal import db
 from portal import schema
-from tests.conftest import PG_BASE_URL
 from tests.conftest import TEST_SETTINGS
+from tests.conftest import new_pg_database
 
 SCHEMAS = Path(__file__).with_name("schemas")
 HASH = PasswordHasher(memory_cost=64, time_cost=1, parallelism=1)
@@ -31,13 +29,9 @@ def empty_url(database_url, tmp_path):
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    name = f"portal_upgrade_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(PG_BASE_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG_BASE_URL.rpartition('/')[0]}/{name}"
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with new_pg_database("portal_upgrade") as url:
+        yield url
+        db.database.close_all()  # the pool's connections, before the database goes
 
 
 def portal_on(url, **settings):
