@@ -15,6 +15,7 @@ from portal import db
 from portal import models
 from portal import schema
 from portal.accounts import users
+from tests.pgwire import WireProxy
 
 PG_BASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_BASE_URL else [])
@@ -43,6 +44,18 @@ def new_pg_database(prefix):
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@contextmanager
+def behind_proxy(app, database_url, query=""):
+    """Bind the app to its PostgreSQL database through a WireProxy; yield the proxy."""
+    with WireProxy() as proxy:
+        db.database.close_all()
+        db.database.initialize(db.open_database(proxy.url(database_url) + query, app))
+        try:
+            yield proxy
+        finally:
+            db.database.close_all()
 
 
 @pytest.fixture(scope="session")

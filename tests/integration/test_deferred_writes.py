@@ -11,7 +11,7 @@ import pytest
 from portal import db
 from portal.db import Prepared
 from portal.db import arg
-from tests.pgwire import WireProxy
+from tests.conftest import behind_proxy
 
 
 class Probe(peewee.Model):
@@ -51,11 +51,8 @@ def needs_postgresql():
 def wire(app, database_url):
     """Point the app at PostgreSQL through a proxy that counts round trips at the socket."""
     needs_postgresql()
-    with WireProxy() as proxy:
-        db.database.close_all()
-        db.database.initialize(db.open_database(proxy.url(database_url), app))
+    with behind_proxy(app, database_url) as proxy:
         yield proxy
-        db.database.close_all()
 
 
 def test_a_write_is_seen_by_the_next_statement_of_its_transaction(probe):

@@ -13,7 +13,7 @@ import pytest
 
 from portal import db
 from portal.history import queries
-from tests.pgwire import WireProxy
+from tests.conftest import behind_proxy
 
 PAGES = [
     "/account/sessions", "/admin/users", "/admin/users?q=ali", "/admin/users/alice",
@@ -34,12 +34,8 @@ def explained(app, database_url, request):
         return
     settings = EXPLAIN_EVERYTHING + getattr(request, "param", NO_SCANS)
     options = "%20".join(f"-c%20{setting}" for setting in settings)
-    with WireProxy() as proxy:
-        db.database.close_all()
-        db.database.initialize(db.open_database(f"{proxy.url(database_url)}&options={options}",
-                                                app))
+    with behind_proxy(app, database_url, f"&options={options}") as proxy:
         yield proxy
-        db.database.close_all()
 
 
 def visit_every_page(auth, client):
