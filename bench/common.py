@@ -11,7 +11,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg2
+import psycopg
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,13 +40,12 @@ def fresh_database(base_url, workdir):
         yield f"sqlite:///{workdir / 'bench.db'}"
         return
     name = f"portal_bench_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(base_url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    admin = psycopg.connect(base_url, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield f"{base_url.rpartition('/')[0]}/{name}"
     finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 

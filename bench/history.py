@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg2
+import psycopg
 import requests
 from common import Gunicorn
 from common import fresh_database
@@ -74,9 +74,8 @@ def diversify_agents(url, count):
             connection.execute(sql)
         connection.close()
         return
-    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute(sql)
-    connection.close()
+    with psycopg.connect(url) as connection:
+        connection.execute(sql)
 
 
 def measure(base_url):

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg2
+import psycopg
 from common import Gunicorn
 from common import fresh_database
 from common import machine
@@ -61,11 +61,9 @@ def query(url, sql):
             rows = connection.execute(sql).fetchall()
         connection.close()
         return rows
-    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute(sql)
-        rows = cursor.fetchall() if cursor.description else []
-    connection.close()
-    return rows
+    with psycopg.connect(url) as connection:
+        cursor = connection.execute(sql)
+        return cursor.fetchall() if cursor.description else []
 
 
 def filter_values(url):

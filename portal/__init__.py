@@ -7,6 +7,7 @@ from portal import cli
 from portal import config
 from portal import db
 from portal import keys
+from portal import maintenance
 from portal.accounts import passwords
 from portal.security import known_devices
 from portal.sessions import cookies
@@ -34,6 +35,7 @@ def create_app(overrides=None):
     logs.init_app(app)
     client.init_app(app)
     db.init_app(app)
+    maintenance.init_app(app)
     passwords.init_app(app)
     csrf.init_app(app)
     current_user.init_app(app)

@@ -15,10 +15,10 @@ from portal import clock
 from portal import schema
 from portal.accounts import users
 from portal.db import database
-from portal.db import refresh_statistics
 from portal.history import demo
 from portal.history import partitions
 from portal.history import retention
+from portal.maintenance import refresh_statistics
 from portal.models import USERNAME_MAX
 from portal.models import bounded
 from portal.security import admin_locks

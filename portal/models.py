@@ -172,7 +172,18 @@ class DailySummary(BaseModel):
         primary_key = CompositeKey("day", "kind", "key", "reason")
 
 
-TABLES = [User, Session, LoginAttempt, FailureBudget, IpThrottle, AuditEvent, DailySummary]
+class HealthCheck(BaseModel):
+    """One row that /healthz rewrites: a database that answers but cannot write fails it."""
+
+    id = IntegerField(primary_key=True)
+    checked_at = DateTimeField()
+
+    class Meta:
+        table_name = "health_checks"
+
+
+TABLES = [User, Session, LoginAttempt, FailureBudget, IpThrottle, AuditEvent, DailySummary,
+          HealthCheck]
 
 
 def bounded(text, limit):

@@ -13,8 +13,8 @@ from flask import current_app
 from playhouse.migrations import Runner
 
 from portal.db import database
-from portal.db import no_statement_timeout
 from portal.history import partitions
+from portal.maintenance import no_statement_timeout
 from portal.models import TABLES
 from portal.models import LoginAttempt
 

@@ -7,7 +7,7 @@ import shutil
 import uuid
 from contextlib import contextmanager
 
-import psycopg2
+import psycopg
 import pytest
 
 from portal import create_app
@@ -36,13 +36,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 def new_pg_database(prefix):
     """Yield the URL of a new, empty PostgreSQL database, dropped at the end."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(PG_BASE_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    admin = psycopg.connect(PG_BASE_URL, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield f"{PG_BASE_URL.rpartition('/')[0]}/{name}"
     finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 

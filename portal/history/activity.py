@@ -17,7 +17,7 @@ from peewee import SQL
 from peewee import fn
 
 from portal import clock
-from portal.db import Prepared
+from portal.db import CompiledQuery
 from portal.db import arg
 from portal.history.attempts import FAILURE
 from portal.history.attempts import SUCCESS
@@ -78,27 +78,28 @@ def _kind(kind):
 
 
 def _live(*columns):
-    """Select from the account's live sessions (arguments: user, now, idle since)."""
+    """Select from the account's live sessions."""
     return Session.select(*columns).where(
-        Session.user == arg(0), Session.ended_at.is_null(), Session.expires_at > arg(1),
-        Session.last_seen_at > arg(2))
+        Session.user == arg("user"), Session.ended_at.is_null(), Session.expires_at > arg("now"),
+        Session.last_seen_at > arg("idle_since"))
 
 
 def _activity():
     # SQLite takes no ORDER BY/LIMIT in a UNION's part, so the latest-first parts are
     # subqueries (named with a leading underscore).
     live = (_live(*[getattr(Session, key) for key in SESSION_KEYS])
-            .order_by(Session.last_seen_at.desc()).limit(arg(5)).alias("_latest_live"))
+            .order_by(Session.last_seen_at.desc()).limit(arg("live_shown")).alias("_latest_live"))
     counted = _live(_kind(LIVE_COUNT), *[NULL] * (len(SHAPE) - 1),
                     fn.COUNT(Session.id).cast("BIGINT"))
     ended = (Session.select(*[getattr(Session, key) for key in SESSION_KEYS])
-             .where(Session.user == arg(0), Session.ended_at.is_null(False))
-             .order_by(Session.ended_at.desc()).limit(arg(3)).alias("_latest_ended"))
+             .where(Session.user == arg("user"), Session.ended_at.is_null(False))
+             .order_by(Session.ended_at.desc()).limit(arg("ended_shown")).alias("_latest_ended"))
     tried = (LoginAttempt.select(LoginAttempt.id, LoginAttempt.at, LoginAttempt.outcome,
                                  LoginAttempt.reason, LoginAttempt.ip, LoginAttempt.user_agent,
                                  LoginAttempt.session)
-             .where(LoginAttempt.user == arg(0))
-             .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc()).limit(arg(4))
+             .where(LoginAttempt.user == arg("user"))
+             .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
+             .limit(arg("attempts_shown"))
              .alias("_latest_attempts"))
     return (Session.select(_kind(LIVE), *_session_columns(live.c)).from_(live)
             .union_all(counted)
@@ -107,7 +108,7 @@ def _activity():
                        .from_(tried)))
 
 
-ACTIVITY = Prepared(_activity)
+ACTIVITY = CompiledQuery(_activity)
 
 
 def of(user_id, attempts_shown=ATTEMPTS_SHOWN):
@@ -116,8 +117,9 @@ def of(user_id, attempts_shown=ATTEMPTS_SHOWN):
     now = clock.now()
     idle_since = now - timedelta(seconds=current_app.config["SESSION_IDLE"])
     lists, live_count = {LIVE: [], ENDED: [], ATTEMPT: []}, 0
-    for kind, *values in ACTIVITY.rows(user_id, now, idle_since, ENDED_SHOWN, attempts_shown,
-                                       LIVE_SHOWN):
+    for kind, *values in ACTIVITY.rows(user=user_id, now=now, idle_since=idle_since,
+                                       ended_shown=ENDED_SHOWN, attempts_shown=attempts_shown,
+                                       live_shown=LIVE_SHOWN):
         row = dict(zip(SHAPE, values, strict=True))
         # The parts select from subqueries, whose columns carry no field types: SQLite
         # gives their times back as text.

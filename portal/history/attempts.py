@@ -5,7 +5,7 @@ import logging
 
 from portal import clock
 from portal.accounts import users
-from portal.db import Prepared
+from portal.db import CompiledQuery
 from portal.db import arg
 from portal.models import AGENT_NAME_MAX
 from portal.models import IP_MAX
@@ -24,11 +24,10 @@ REASONS = (OK, BAD_PASSWORD, UNKNOWN_USER, LOCKED, THROTTLED)
 
 ATTEMPT_FIELDS = ["at", "username", "user", "outcome", "reason", "ip", "user_agent",
                   "browser", "os", "device_family", "request_id", "session"]
-# Every attempt runs this: compiled once (portal.db.Prepared).
-NEW_ATTEMPT = Prepared(lambda: LoginAttempt.insert(
-    {**{getattr(LoginAttempt, name): arg(n) for n, name in enumerate(ATTEMPT_FIELDS)},
-     LoginAttempt.username_key: arg(len(ATTEMPT_FIELDS)),
-     LoginAttempt.ip_key: arg(len(ATTEMPT_FIELDS) + 1)}))
+# Every attempt runs this: compiled once (portal.db.CompiledQuery).
+NEW_ATTEMPT = CompiledQuery(lambda: LoginAttempt.insert(
+    {getattr(LoginAttempt, name): arg(name)
+     for name in [*ATTEMPT_FIELDS, "username_key", "ip_key"]}))
 
 log = logging.getLogger("portal.attempts")
 
@@ -50,8 +49,8 @@ def record(username, user, reason, client, request_id, session_id=None):
            "ip": bounded(client.ip, IP_MAX), "user_agent": bounded(client.user_agent,
                                                                    USER_AGENT_MAX),
            "request_id": request_id, "session": session_id, **agent_names(client.user_agent)}
-    NEW_ATTEMPT.write(*[row[name] for name in ATTEMPT_FIELDS],
-                      users.normalize_username(row["username"]), ipaddr.key(client.ip))
+    NEW_ATTEMPT.run(**row, username_key=users.normalize_username(row["username"]),
+                    ip_key=ipaddr.key(client.ip))
     log.info(json.dumps({
         "event": "login_attempt", "time": row["at"].isoformat() + "Z", "outcome": outcome,
         "reason": reason, "username": row["username"], "user_id": row["user"],

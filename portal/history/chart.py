@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
 
+from peewee import SQL
 from peewee import fn
 
 from portal import clock
@@ -73,10 +74,15 @@ def raw_counts(filters, unit, since):
     return {as_datetime(start, unit): count for start, count in query.group_by(bucket).tuples()}
 
 
+UNIT_LITERALS = {"hour": SQL("'hour'"), "day": SQL("'day'")}
+
+
 def bucket_of(unit):
     """Return the SQL expression that truncates `at` to the hour or the day."""
     if db.is_postgresql():
-        return fn.date_trunc(unit, LoginAttempt.at)
+        # A literal, not a parameter: the GROUP BY must repeat the same expression, and two
+        # server-side parameters are two expressions to PostgreSQL.
+        return fn.date_trunc(UNIT_LITERALS[unit], LoginAttempt.at)
     return fn.substr(LoginAttempt.at, 1, 13 if unit == "hour" else 10)
 
 

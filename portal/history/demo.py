@@ -10,15 +10,14 @@ import random
 from datetime import timedelta
 
 from peewee import fn
-from psycopg2.extras import execute_values
 
 from portal import clock
 from portal.accounts import passwords
 from portal.accounts import users
 from portal.db import database
 from portal.db import is_postgresql
-from portal.db import no_statement_timeout
 from portal.history import attempts
+from portal.maintenance import no_statement_timeout
 from portal.models import LoginAttempt
 from portal.models import User
 from portal.web import ipaddr
@@ -158,7 +157,7 @@ def targeted_attempt(people, rng):
 
 
 def insert_rows(rows):
-    """Insert attempt tuples with one prepared statement (execute_values on PostgreSQL)."""
+    """Insert attempt tuples: COPY on PostgreSQL, one prepared statement on SQLite."""
     table = LoginAttempt._meta.table_name
     if not is_postgresql():
         # Room for the indexes' pages in memory: most of the cost of a bulk load is
@@ -169,8 +168,9 @@ def insert_rows(rows):
     with no_statement_timeout(), database.atomic():
         cursor = database.cursor()
         if is_postgresql():
-            execute_values(cursor, f"INSERT INTO {table} ({names}) VALUES %s", rows,
-                           page_size=BATCH)
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
         else:
             marks = ", ".join("?" for _ in COLUMNS)
             # Times as text, exactly as Peewee writes them to SQLite.

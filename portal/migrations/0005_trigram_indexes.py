@@ -36,7 +36,7 @@ def up(migrator, db):
 
 def not_allowed(error):
     """Tell whether an error means "this server or role cannot do it" (None: unknown)."""
-    code = getattr(getattr(error, "orig", None), "pgcode", None)
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
     return None if code is None else code in ALLOWED_TO_FAIL
 
 

@@ -13,7 +13,7 @@ import dataclasses
 
 from peewee import EXCLUDED
 
-from portal.db import Prepared
+from portal.db import CompiledQuery
 from portal.db import arg
 from portal.models import UNKNOWN_DEVICE
 from portal.models import FailureBudget
@@ -36,42 +36,46 @@ def upsert_budget_row():
     Its no-op update is what takes the row lock on PostgreSQL; SQLite's write
     transaction already holds the whole database.
     """
-    return (FailureBudget.insert(account=arg(0), device=arg(1))
+    return (FailureBudget.insert(account=arg("account"), device=arg("device"))
             .on_conflict(conflict_target=[FailureBudget.account, FailureBudget.device],
                          update={FailureBudget.account: EXCLUDED.account}))
 
 
-# Every sign-in runs these: compiled once (portal.db.Prepared).
-READ_BUDGET_UNDER_ROW_LOCK = Prepared(lambda: upsert_budget_row().returning(*BUDGET_COLUMNS))
-TAKE_BUDGET_ROW_LOCK = Prepared(upsert_budget_row)
-SAVE_BUDGET = Prepared(lambda: FailureBudget.update(
-    {column: arg(n + 2) for n, column in enumerate(BUDGET_COLUMNS)})
-    .where(FailureBudget.account == arg(0), FailureBudget.device == arg(1)))
-READ_WINDOW_UNDER_ROW_LOCK = Prepared(lambda: IpThrottle.insert(ip=arg(0))
-                             .on_conflict(conflict_target=[IpThrottle.ip],
-                                          update={IpThrottle.ip: EXCLUDED.ip})
-                             .returning(IpThrottle.started_at, IpThrottle.failures))
-SAVE_WINDOW = Prepared(lambda: IpThrottle.update(started_at=arg(1), failures=arg(2)).where(
-    IpThrottle.ip == arg(0)))
+# Every sign-in runs these: compiled once (portal.db.CompiledQuery).
+READ_BUDGET_UNDER_ROW_LOCK = CompiledQuery(
+    lambda: upsert_budget_row().returning(*BUDGET_COLUMNS))
+TAKE_BUDGET_ROW_LOCK = CompiledQuery(upsert_budget_row)
+SAVE_BUDGET = CompiledQuery(lambda: FailureBudget.update(
+    {getattr(FailureBudget, name): arg(name) for name in BUDGET_FIELDS})
+    .where(FailureBudget.account == arg("account"), FailureBudget.device == arg("device")))
+READ_WINDOW_UNDER_ROW_LOCK = CompiledQuery(lambda: IpThrottle.insert(ip=arg("ip"))
+                                           .on_conflict(conflict_target=[IpThrottle.ip],
+                                                        update={IpThrottle.ip: EXCLUDED.ip})
+                                           .returning(IpThrottle.started_at,
+                                                      IpThrottle.failures))
+SAVE_WINDOW = CompiledQuery(lambda: IpThrottle.update(
+    started_at=arg("started_at"), failures=arg("failures")).where(IpThrottle.ip == arg("ip")))
 # Decided in the statement, under its row lock, so it needs no read first: the window
 # must still be the one the failure was counted in.
-TAKE_BACK_WINDOW = Prepared(lambda: IpThrottle.update(failures=IpThrottle.failures - 1).where(
-    IpThrottle.ip == arg(0), IpThrottle.started_at == arg(1), IpThrottle.failures > 0))
+TAKE_BACK_WINDOW = CompiledQuery(lambda: IpThrottle.update(
+    failures=IpThrottle.failures - 1).where(
+    IpThrottle.ip == arg("ip"), IpThrottle.started_at == arg("started_at"),
+    IpThrottle.failures > 0))
 
 
 def load(account, device):
     """Return the budget of (account, device), holding its row lock (row created if missing)."""
-    return policy.Budget(*READ_BUDGET_UNDER_ROW_LOCK.rows(account, device)[0])
+    return policy.Budget(*READ_BUDGET_UNDER_ROW_LOCK.rows(account=account, device=device)[0])
 
 
 def hold_row(account, device):
     """Take the row lock of (account, device)'s budget, created if missing, without reading it."""
-    TAKE_BUDGET_ROW_LOCK.write(account, device)
+    TAKE_BUDGET_ROW_LOCK.run(account=account, device=device)
 
 
 def save(account, device, budget):
     """Store a budget decided by the policy."""
-    SAVE_BUDGET.write(account, device, *dataclasses.astuple(budget))
+    SAVE_BUDGET.run(account=account, device=device, **dataclasses.asdict(budget))
 
 
 def reset_account(account):
@@ -116,14 +120,14 @@ def forget_expired(now, rules):
 
 def load_window(key):
     """Return the IP's window, holding its row lock (row created if missing)."""
-    return policy.IpWindow(*READ_WINDOW_UNDER_ROW_LOCK.rows(key)[0])
+    return policy.IpWindow(*READ_WINDOW_UNDER_ROW_LOCK.rows(ip=key)[0])
 
 
 def save_window(key, window):
     """Store an IP window decided by the policy."""
-    SAVE_WINDOW.write(key, window.started_at, window.failures)
+    SAVE_WINDOW.run(ip=key, started_at=window.started_at, failures=window.failures)
 
 
 def take_back_window(key, reserved):
     """Take back a failure counted in advance in the window `reserved`, if it still runs."""
-    TAKE_BACK_WINDOW.write(key, reserved.started_at)
+    TAKE_BACK_WINDOW.run(ip=key, started_at=reserved.started_at)

@@ -15,7 +15,7 @@ from flask import request
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeSerializer
 
-from portal.db import Prepared
+from portal.db import CompiledQuery
 from portal.db import arg
 from portal.models import FailureBudget
 from portal.sessions import cookies
@@ -26,11 +26,11 @@ SALT = "portal-device"
 ID_LENGTH = 32
 MAX_COOKIE_LENGTH = 200
 
-# Every sign-in runs these: compiled once (portal.db.Prepared).
-DEVICE_BUDGET = Prepared(lambda: FailureBudget.select(FailureBudget.device).where(
-    FailureBudget.account == arg(0), FailureBudget.device == arg(1)).limit(1))
-NEW_DEVICE_BUDGET = Prepared(lambda: FailureBudget.insert(account=arg(0), device=arg(1))
-                             .on_conflict_ignore())
+# Every sign-in runs these: compiled once (portal.db.CompiledQuery).
+DEVICE_BUDGET = CompiledQuery(lambda: FailureBudget.select(FailureBudget.device).where(
+    FailureBudget.account == arg("account"), FailureBudget.device == arg("device")).limit(1))
+NEW_DEVICE_BUDGET = CompiledQuery(lambda: FailureBudget.insert(
+    account=arg("account"), device=arg("device")).on_conflict_ignore())
 
 
 def init_app(app):
@@ -78,9 +78,9 @@ def set_cookie(response):
 
 def is_known(account, device_id):
     """Return True when this device has signed in to this account before."""
-    return bool(device_id) and bool(DEVICE_BUDGET.rows(account, device_id))
+    return bool(device_id) and bool(DEVICE_BUDGET.rows(account=account, device=device_id))
 
 
 def remember(account, device_id):
     """Give a device that just signed in its own budget for this account."""
-    NEW_DEVICE_BUDGET.write(account, device_id)
+    NEW_DEVICE_BUDGET.run(account=account, device=device_id)

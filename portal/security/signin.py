@@ -21,13 +21,12 @@ from flask import current_app
 from peewee import JOIN
 
 from portal import clock
+from portal import db
 from portal.accounts import passwords
 from portal.accounts import users
 from portal.accounts.users import Account
-from portal.db import Prepared
+from portal.db import CompiledQuery
 from portal.db import arg
-from portal.db import atomic_async_commit
-from portal.db import database
 from portal.history import attempts
 from portal.models import TYPED_USERNAME_MAX
 from portal.models import UNKNOWN_DEVICE
@@ -99,7 +98,7 @@ def confirm_password(user, password, client, request_id, device_id=None):
     if reason != attempts.OK:
         settle(attempt, reason, reservation)
         return False
-    with database.atomic():
+    with db.transaction():
         take_back(reservation, client.ip)
         budgets.save(user.username, reservation.device, policy.after_success())
     return True
@@ -123,7 +122,7 @@ def reserve(attempt, now, rules):
     # Its counts matter once the attempt is settled, whose commit waits for the disk
     # and so makes these durable too: this commit need not wait (one flush of the log
     # per sign-in instead of two).
-    with atomic_async_commit():
+    with db.transaction(asynchronous_commit=True):
         # Always one lookup of the account, whatever was typed and whatever stops the
         # attempt: unknown names cost what known ones cost.
         ip_key = policy.ip_window_key(attempt.client.ip)
@@ -145,33 +144,35 @@ def reserve(attempt, now, rules):
         return Reservation(PROCEED, user, device, before, after, window)
 
 
-# Every sign-in runs these; they are compiled once (portal.db.Prepared).
-USER_BY_NAME = Prepared(lambda: User.select(*users.COLUMNS).where(User.username == arg(0)))
-NOTE_SUCCESS = Prepared(lambda: User.update(last_success_at=arg(1)).where(User.id == arg(0)))
-NOTE_FAILURE = Prepared(lambda: User.update(last_failure_at=arg(1))
-                        .where(User.username == arg(0)))
+# Every sign-in runs these; they are compiled once (portal.db.CompiledQuery).
+USER_BY_NAME = CompiledQuery(
+    lambda: User.select(*users.COLUMNS).where(User.username == arg("username")))
+NOTE_SUCCESS = CompiledQuery(
+    lambda: User.update(last_success_at=arg("at")).where(User.id == arg("id")))
+NOTE_FAILURE = CompiledQuery(
+    lambda: User.update(last_failure_at=arg("at")).where(User.username == arg("username")))
 
 
 # The budget whose row lock the statement before took, and the account: one statement,
 # run after that row lock with a snapshot of its own, so an unlock (which resets the
 # budgets first) that the attempt waited for is seen and any admin lock is as fresh as
 # can be. On PostgreSQL the row lock travels in the same message: one round trip for both.
-BUDGET_AND_USER = Prepared(lambda: (
+BUDGET_AND_USER = CompiledQuery(lambda: (
     FailureBudget.select(*budgets.BUDGET_COLUMNS, *users.COLUMNS)
     .join(User, JOIN.LEFT_OUTER, on=(User.username == FailureBudget.account))
-    .where(FailureBudget.account == arg(0), FailureBudget.device == arg(1))))
+    .where(FailureBudget.account == arg("account"), FailureBudget.device == arg("device"))))
 
 
 def find_user(account):
     """Return the Account named `account`, or None."""
-    rows = USER_BY_NAME.rows(account)
+    rows = USER_BY_NAME.rows(username=account)
     return users.from_columns(rows[0]) if rows else None
 
 
 def budget_and_user_under_row_lock(account, device):
     """Take the row lock of (account, device)'s budget; return it and the Account or None."""
     budgets.hold_row(account, device)
-    row = BUDGET_AND_USER.rows(account, device)[0]
+    row = BUDGET_AND_USER.rows(account=account, device=device)[0]
     split = len(budgets.BUDGET_COLUMNS)
     return policy.Budget(*row[:split]), users.from_columns(row[split:])
 
@@ -189,7 +190,7 @@ def verify(user, password):
 
 def settle(attempt, reason, reservation):
     """Step 3: record the attempt, apply it to the budgets; return the new session or None."""
-    with database.atomic():
+    with db.transaction():
         if reason == attempts.OK:
             session = succeed(attempt, reservation)
         else:
@@ -206,7 +207,7 @@ def succeed(attempt, reservation):
     take_back(reservation, attempt.client.ip)
     budgets.save(attempt.account, reservation.device, policy.after_success())
     known_devices.remember(attempt.account, attempt.device_id or known_devices.ensure_id())
-    NOTE_SUCCESS.write(user.id, now)
+    NOTE_SUCCESS.run(id=user.id, at=now)
     return store.start(user, attempt.client.ip, attempt.client.user_agent)
 
 
@@ -219,7 +220,7 @@ def fail(attempt, reservation):
         # lock no longer stands, and nobody's sessions should end for it.
         current = budgets.load(attempt.account, reservation.device)
         locked_now = current.locked_at == after.locked_at and current.lockouts == after.lockouts
-    NOTE_FAILURE.write(attempt.account, clock.now())
+    NOTE_FAILURE.run(username=attempt.account, at=clock.now())
     if locked_now and reservation.user is not None:
         apply_policy_lock(reservation.user, after, reservation.device)
 

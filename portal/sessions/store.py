@@ -16,7 +16,7 @@ from flask import current_app
 from portal import clock
 from portal.accounts import users
 from portal.accounts.users import Account
-from portal.db import Prepared
+from portal.db import CompiledQuery
 from portal.db import arg
 from portal.models import IP_MAX
 from portal.models import USER_AGENT_MAX
@@ -39,9 +39,9 @@ class LiveSession:
     user: Account
 
 
-NEW_SESSION = Prepared(lambda: Session.insert(
-    id=arg(0), user=arg(1), created_at=arg(2), last_seen_at=arg(2), expires_at=arg(3), ip=arg(4),
-    user_agent=arg(5)))
+NEW_SESSION = CompiledQuery(lambda: Session.insert(
+    id=arg("id"), user=arg("user"), created_at=arg("now"), last_seen_at=arg("now"),
+    expires_at=arg("expires_at"), ip=arg("ip"), user_agent=arg("user_agent")))
 
 
 def start(user, ip, user_agent):
@@ -49,23 +49,23 @@ def start(user, ip, user_agent):
     now = clock.now()
     session = LiveSession(uuid.uuid4().hex, now, now,
                           now + timedelta(seconds=current_app.config["SESSION_MAX_AGE"]), user)
-    NEW_SESSION.write(session.id, user.id, now, session.expires_at, bounded(ip, IP_MAX),
-                      bounded(user_agent, USER_AGENT_MAX))
+    NEW_SESSION.run(id=session.id, user=user.id, now=now, expires_at=session.expires_at,
+                    ip=bounded(ip, IP_MAX), user_agent=bounded(user_agent, USER_AGENT_MAX))
     return session
 
 
 SESSION_COLUMNS = [Session.id, Session.created_at, Session.last_seen_at, Session.expires_at]
-# Runs on every signed-in request: compiled once (see portal.db.Prepared).
-LIVE_SESSION = Prepared(lambda: (
+# Runs on every signed-in request: compiled once (see portal.db.CompiledQuery).
+LIVE_SESSION = CompiledQuery(lambda: (
     Session.select(*SESSION_COLUMNS, *users.COLUMNS).join(User)
-    .where(Session.id == arg(0), Session.user == arg(1), Session.ended_at.is_null())))
+    .where(Session.id == arg("id"), Session.user == arg("user"), Session.ended_at.is_null())))
 
 
 def find_active(session_id, user_id):
     """Return the LiveSession behind a token's claims, or None."""
     if user_id is None:
         return None
-    rows = LIVE_SESSION.rows(session_id, user_id)
+    rows = LIVE_SESSION.rows(id=session_id, user=user_id)
     if not rows:
         return None
     session = as_session(rows[0])

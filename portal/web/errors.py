@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 from werkzeug.exceptions import ServiceUnavailable
 
-from portal import db
+from portal import availability
 
 PAGES = (400, 403, 404, 405, 413, 429, 500, 503)
 
@@ -16,7 +16,7 @@ def register_errorhandlers(app):
     """Render templates/errors/<code>.html for HTTP errors, 503 when the database is down."""
     app.register_error_handler(CSRFError, render_csrf_error)
     app.register_error_handler(HTTPException, render_error)
-    for error in db.UNAVAILABLE:
+    for error in availability.UNAVAILABLE:
         app.register_error_handler(error, database_unavailable(app))
     app.register_error_handler(Exception, unexpected_error(app))
 
@@ -46,7 +46,7 @@ def database_unavailable(app):
     traceback in the log.
     """
     def handler(error):
-        cause = db.unavailable_cause(error)
+        cause = availability.unavailable_cause(error)
         if cause is None:
             app.logger.exception("database schema error (run init-db?)")
             return render_error(InternalServerError())

@@ -3,6 +3,7 @@
 import peewee
 import pytest
 
+from portal import availability
 from portal import db
 from portal.accounts import passwords
 from portal.models import LoginAttempt
@@ -53,8 +54,8 @@ def test_dummy_hash_costs_the_same_as_a_real_one(app):
         assert not passwords.needs_rehash(passwords.hash_password("anything long"))
 
 
-def test_prepared_query_converts_columns_and_is_compiled_once_per_database(app, auth):
-    from portal.db import Prepared
+def test_a_compiled_query_converts_columns_and_is_compiled_once_per_database(app, auth):
+    from portal.db import CompiledQuery
     from portal.db import arg
     from portal.models import User
 
@@ -64,41 +65,44 @@ def test_prepared_query_converts_columns_and_is_compiled_once_per_database(app, 
     def build():
         builds.append(1)
         return User.select(User.username, User.is_admin, User.created_at).where(
-            User.username == arg(0))
-    query = Prepared(build)
+            User.username == arg("name"))
+    query = CompiledQuery(build)
     with app.app_context():
-        (row,) = query.rows("root")
-        assert query.rows("nobody") == []
+        (row,) = query.rows(name="root")
+        assert query.rows(name="nobody") == []
     assert row[0] == "root" and row[1] is True and hasattr(row[2], "year")
     assert len(builds) == 1
 
 
 def prepared_on_server():
-    """Return the names of the statements prepared on this connection."""
-    return {name for (name,) in db.database.execute_sql(
-        "SELECT name FROM pg_prepared_statements").fetchall()}
+    """Return the statements prepared on this connection."""
+    return {statement for (statement,) in db.database.execute_sql(
+        "SELECT statement FROM pg_prepared_statements").fetchall()}
 
 
-def test_postgresql_prepares_a_query_once_per_connection_and_keeps_it_past_a_rollback(app,
-                                                                                        auth):
-    if not db.is_postgresql():
-        pytest.skip("PostgreSQL statements")
-    from portal.db import Prepared
+def by_name():
+    from portal.db import CompiledQuery
     from portal.db import arg
     from portal.models import User
+    return CompiledQuery(lambda: User.select(User.username).where(User.username == arg("n")))
 
+
+def test_postgresql_prepares_a_compiled_query_at_first_use_on_each_connection(app, auth):
+    if not db.is_postgresql():
+        pytest.skip("PostgreSQL statements")
     auth.create("root", "correct horse")
-    query = Prepared(lambda: User.select(User.username).where(User.username == arg(0)))
+    query = by_name()
     with app.app_context():
-        assert query.name not in prepared_on_server()
-        with db.database.atomic() as transaction:
-            assert query.rows("root") == [("root",)]
-            transaction.rollback()
-        assert query.name in prepared_on_server()
-        assert query.rows("root") == [("root",)] and query.rows("nobody") == []
+        assert prepared_on_server() == set()
+        assert query.rows(n="root") == [("root",)]
+        assert len(prepared_on_server()) == 1
+        assert query.rows(n="nobody") == []
+        db.database.execute_sql("SELECT 1")  # an ad-hoc query is not prepared
+        assert len(prepared_on_server()) == 1
         db.database.close_all()  # a new connection starts with nothing prepared
-        assert query.rows("root") == [("root",)]
-        assert query.name in prepared_on_server()
+        assert prepared_on_server() == set()
+        assert query.rows(n="root") == [("root",)]
+        assert len(prepared_on_server()) == 1
 
 
 @pytest.mark.settings(DB_SERVER_PREPARE=False)
@@ -114,14 +118,9 @@ def test_server_side_preparing_can_be_switched_off_for_a_transaction_pooler(app,
 
 def from_another_connection(database_url, sql, params):
     """Run one statement on a connection of its own and return the first row."""
-    import psycopg2
-    other = psycopg2.connect(database_url)
-    try:
-        with other.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
-    finally:
-        other.close()
+    import psycopg
+    with psycopg.connect(database_url, autocommit=True) as other:
+        return other.execute(sql, params).fetchone()
 
 
 def last_statement_of(backend_pid, database_url):
@@ -133,11 +132,11 @@ def last_statement_of(backend_pid, database_url):
 def checked_out_backend(app):
     """Take a connection from the pool (as a request's first query does); return its pid."""
     db.database.connect(reuse_if_open=True)
-    return db.database.connection().get_backend_pid()
+    return db.database.connection().info.backend_pid
 
 
-def test_postgresql_pool_skips_the_liveness_round_trip_only_for_a_connection_just_handed_back(
-        app, database_url, monkeypatch):
+def test_postgresql_pool_hands_out_an_idle_connection_without_a_liveness_round_trip(
+        app, database_url):
     if not db.is_postgresql():
         pytest.skip("PostgreSQL pool")
     with app.app_context():
@@ -145,62 +144,46 @@ def test_postgresql_pool_skips_the_liveness_round_trip_only_for_a_connection_jus
         db.database.close()
         pid = checked_out_backend(app)
         assert last_statement_of(pid, database_url) == "SELECT 'marker'"
-        db.database.close()
-        monkeypatch.setattr(db.PostgresqlPool, "ALIVE_WITHIN_SECONDS", 0)
-        assert checked_out_backend(app) == pid
-        assert last_statement_of(pid, database_url) == "SELECT 1"
 
 
-def test_postgresql_pool_replaces_a_connection_that_died_while_idle(app, database_url,
-                                                                    monkeypatch):
-    if not db.is_postgresql():
-        pytest.skip("PostgreSQL pool")
-    monkeypatch.setattr(db.PostgresqlPool, "ALIVE_WITHIN_SECONDS", 0)
-    with app.app_context():
-        dead = checked_out_backend(app)
-        db.database.close()
-        from_another_connection(database_url, "SELECT pg_terminate_backend(%s)", [dead])
-        assert db.ping()  # the pool noticed, dropped it and connected afresh
-        assert db.database.connection().get_backend_pid() != dead
-
-
-def test_postgresql_pool_notices_a_connection_the_server_ended_just_after_use(app, database_url):
+def test_postgresql_pool_replaces_a_connection_the_server_ended_while_idle(app, database_url):
     if not db.is_postgresql():
         pytest.skip("PostgreSQL pool")
     import time
     with app.app_context():
         ended = checked_out_backend(app)
-        db.database.close()  # handed back just now: within the no-ping window
+        db.database.close()
         from_another_connection(database_url, "SELECT pg_terminate_backend(%s)", [ended])
         time.sleep(0.3)  # the server's goodbye reaches the socket
-        assert db.ping()
-        assert db.database.connection().get_backend_pid() != ended
+        assert availability.check() is None  # the pool dropped it and connected afresh
+        assert db.database.connection().info.backend_pid != ended
 
 
-def test_a_prepared_statement_the_server_lost_is_prepared_again(app, auth):
+def test_a_prepared_statement_the_server_lost_is_run_again_on_a_fresh_connection(app, auth):
     if not db.is_postgresql():
         pytest.skip("PostgreSQL statements")
-    from portal.db import Prepared
-    from portal.db import arg
-    from portal.models import User
-
     auth.create("root", "correct horse")
-    query = Prepared(lambda: User.select(User.username).where(User.username == arg(0)))
+    query = by_name()
     with app.app_context():
-        assert query.rows("root") == [("root",)]
-        db.database.execute_sql("DEALLOCATE ALL")  # as a pooler or DISCARD ALL would
-        assert query.rows("root") == [("root",)]  # outside a transaction: at once
-        db.database.execute_sql("DEALLOCATE ALL")
-        with pytest.raises(peewee.DatabaseError), db.database.atomic():
-            query.rows("root")  # inside one, that transaction is lost...
-        assert query.rows("root") == [("root",)]  # ...and the next use starts afresh
-        assert query.name in prepared_on_server()
+        assert query.rows(n="root") == [("root",)]
+        lost = db.database.connection()
+        # As a pooler resetting the server connection would, unseen by psycopg:
+        lost.pgconn.exec_(b"DEALLOCATE ALL")
+        assert query.rows(n="root") == [("root",)]
+        assert db.database.connection() is not lost and lost.closed
+        lost = db.database.connection()
+        lost.pgconn.exec_(b"DEALLOCATE ALL")
+        with pytest.raises(peewee.DatabaseError), db.transaction():
+            query.rows(n="root")  # in a transaction: that one is lost...
+        db.database.close()
+        assert lost.closed  # ...and its connection with it
+        assert query.rows(n="root") == [("root",)]
 
 
 def test_a_prepared_statement_survives_a_schema_change_of_its_columns(app):
     if not db.is_postgresql():
         pytest.skip("PostgreSQL statements")
-    from portal.db import Prepared
+    from portal.db import CompiledQuery
     from portal.db import arg
 
     class Probe(peewee.Model):
@@ -209,12 +192,12 @@ def test_a_prepared_statement_survives_a_schema_change_of_its_columns(app):
         class Meta:
             database = db.database
             table_name = "plan_probe"
-    query = Prepared(lambda: Probe.select(Probe.name).where(Probe.name == arg(0)))
+    query = CompiledQuery(lambda: Probe.select(Probe.name).where(Probe.name == arg("name")))
     with app.app_context():
         Probe.create_table()
         Probe.create(name="x")
-        assert query.rows("x") == [("x",)]
+        assert query.rows(name="x") == [("x",)]
         # A deploy widens the column: the prepared plan's result type no longer holds.
         db.database.execute_sql("ALTER TABLE plan_probe ALTER COLUMN name TYPE text")
-        assert query.rows("x") == [("x",)]
+        assert query.rows(name="x") == [("x",)]
         Probe.drop_table()

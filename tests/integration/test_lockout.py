@@ -5,7 +5,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import psycopg2
+import psycopg
 import pytest
 
 from portal import clock
@@ -15,6 +15,7 @@ from portal.models import AuditEvent
 from portal.models import FailureBudget
 from portal.models import LoginAttempt
 from portal.models import Session
+from tests.conftest import PG_BASE_URL
 
 pytestmark = pytest.mark.settings(LOCKOUT_MAX_FAILURES=3, LOCKOUT_WAIT=60)
 
@@ -206,7 +207,7 @@ def hold_the_budget_of(account, database_url):
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")  # SQLite: the write lock is the whole database's
         return cursor
-    connection = psycopg2.connect(database_url)
+    connection = psycopg.connect(database_url)
     cursor = connection.cursor()
     cursor.execute("SELECT 1 FROM failure_budgets WHERE account = %s AND device = %s "
                    "FOR UPDATE", [account, UNKNOWN_DEVICE])
@@ -220,12 +221,10 @@ def wait_until_a_sign_in_waits(holder, signing_in, seconds=10):
         if isinstance(holder, sqlite3.Cursor):
             time.sleep(0.5)  # no way to ask SQLite who waits; the sign-in is quick to block
             return
-        probe = psycopg2.connect(holder.connection.dsn)
-        with probe, probe.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-                           "'Lock' AND datname = current_database()")
-            waiting = cursor.fetchone()[0]
-        probe.close()
+        with psycopg.connect(PG_BASE_URL) as probe:
+            waiting = probe.execute("SELECT count(*) FROM pg_stat_activity WHERE "
+                                    "wait_event_type = 'Lock' AND datname = %s",
+                                    [holder.connection.info.dbname]).fetchone()[0]
         if waiting:
             return
         time.sleep(0.02)

@@ -67,6 +67,7 @@ def test_healthz_answers_ok(client):
 def test_healthz_and_pages_answer_503_when_the_database_is_gone(app, client, tmp_path):
     blocker = tmp_path / "blocker"
     blocker.write_text("")  # a file where the database's folder should be: it cannot open
+    db.database.close_all()
     db.database.initialize(db.PooledSqliteDatabase(str(blocker / "portal.db")))
     assert client.get("/healthz").status_code == 503
     client.set_cookie("portal_session", "x.y.z")

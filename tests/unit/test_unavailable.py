@@ -6,7 +6,7 @@ from peewee import InternalError
 from peewee import OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 
-from portal.db import unavailable_cause
+from portal.availability import unavailable_cause
 
 
 @pytest.mark.parametrize(("error", "cause"), [

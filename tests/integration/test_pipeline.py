@@ -1,15 +1,15 @@
-"""Deferred writes (portal.db.PostgresqlPool): fewer round trips, the same transactions.
+"""Pipelined transactions (portal.db.transaction): fewer round trips, the same transactions.
 
-The semantic tests run on both databases (on SQLite a write simply runs at once); the
-ones about what reaches the server, and when, are PostgreSQL's, and count round trips
-at the socket (tests.pgwire).
+The semantic tests run on both databases (on SQLite it is plain atomic()); the ones
+about what reaches the server, and when, are PostgreSQL's, and count round trips at the
+socket (tests.pgwire).
 """
 
 import peewee
 import pytest
 
 from portal import db
-from portal.db import Prepared
+from portal.db import CompiledQuery
 from portal.db import arg
 from tests.conftest import behind_proxy
 
@@ -22,7 +22,7 @@ class Probe(peewee.Model):
         table_name = "deferred_probe"
 
 
-ADD = Prepared(lambda: Probe.insert(name=arg(0)))
+ADD = CompiledQuery(lambda: Probe.insert(name=arg("name")))
 
 
 class Boom(Exception):
@@ -55,113 +55,79 @@ def wire(app, database_url):
         yield proxy
 
 
+def add(name):
+    ADD.run(name=name)
+
+
 def test_a_write_is_seen_by_the_next_statement_of_its_transaction(probe):
-    with db.database.atomic():
-        ADD.write("a")
+    with db.transaction():
+        add("a")
         assert names() == [("a",)]
     assert names() == [("a",)]
 
 
-def test_a_rolled_back_transaction_keeps_none_of_its_deferred_writes(probe):
-    with pytest.raises(Boom), db.database.atomic():
-        ADD.write("a")
-        ADD.write("b")
+def test_a_rolled_back_transaction_keeps_none_of_its_writes(probe):
+    with pytest.raises(Boom), db.transaction():
+        add("a")
+        add("b")
         raise Boom
     assert names() == []
+    add("c")  # the connection is usable again
+    assert names() == [("c",)]
 
 
 def test_values_are_stored_exactly_percent_signs_and_quotes_included(probe):
     tricky = "100% %s %(x)s '; DROP TABLE x; --"
-    with db.database.atomic():
-        ADD.write(tricky)
+    with db.transaction():
+        add(tricky)
     assert names() == [(tricky,)]
 
 
-def test_a_deferred_write_that_fails_fails_its_whole_transaction(probe):
-    ADD.write("taken")
-    with pytest.raises(peewee.IntegrityError), db.database.atomic():
-        ADD.write("kept only if the transaction commits")
-        ADD.write("taken")  # on PostgreSQL this reports at COMMIT
+def test_a_write_that_fails_fails_its_whole_transaction_as_peewees_error(probe):
+    add("taken")
+    with pytest.raises(peewee.IntegrityError), db.transaction():
+        add("kept only if the transaction commits")
+        add("taken")  # on PostgreSQL this reports when the block ends
     assert names() == [("taken",)]
-    ADD.write("next")  # the connection is usable again
+    add("next")  # the connection is usable again
     assert names() == [("next",), ("taken",)]
 
 
 def test_a_write_outside_a_transaction_is_visible_elsewhere_at_once(probe, database_url):
     needs_postgresql()
-    ADD.write("a")
+    add("a")
     assert count_elsewhere(database_url) == 1
 
 
-def test_a_transaction_reaches_the_server_with_its_first_read_and_its_writes_with_commit(
-        probe, database_url):
+def test_a_transaction_commits_when_its_block_ends(probe, database_url):
     needs_postgresql()
-    pid = db.database.connection().get_backend_pid()
-    with db.database.atomic():
-        ADD.write("a")
-        assert backend_state(pid, database_url) == "idle"  # not even BEGIN was sent
+    with db.transaction():
+        add("a")
         assert count_elsewhere(database_url) == 0
     assert count_elsewhere(database_url) == 1
-    assert backend_state(pid, database_url) == "idle"
 
 
-def test_a_raw_cursor_runs_inside_the_transaction(probe):
-    needs_postgresql()
-    with db.database.atomic():
-        db.database.cursor().execute("SET LOCAL statement_timeout = 0")
-        assert db.database.execute_sql("SHOW statement_timeout").fetchone()[0] == "0"
-    assert db.database.execute_sql("SHOW statement_timeout").fetchone()[0] == "5s"
-
-
-def test_an_empty_transaction_costs_no_round_trip(wire, probe):
-    wire.reset()
-    with db.database.atomic():
-        pass
-    with pytest.raises(Boom), db.database.atomic():
-        ADD.write("a")
-        raise Boom
-    assert wire.round_trips == 0
-
-
-def test_a_lost_statement_in_a_deferred_write_is_prepared_again(probe):
-    needs_postgresql()
-    ADD.write("a")
-    db.database.execute_sql("DEALLOCATE ALL")  # as a pooler or DISCARD ALL would
-    with pytest.raises(peewee.DatabaseError), db.database.atomic():
-        ADD.write("b")  # reports at COMMIT: that transaction is lost...
-    ADD.write("c")  # ...and the next use prepares afresh
-    assert names() == [("a",), ("c",)]
-
-
-def test_a_statement_first_used_in_a_rolled_back_transaction_is_prepared_later(probe):
-    needs_postgresql()
-    add = Prepared(lambda: Probe.insert(name=arg(0)))
-    with pytest.raises(Boom), db.database.atomic():
-        add.write("a")  # its PREPARE waits with it...
-        raise Boom  # ...and is dropped with the transaction
-    with db.database.atomic():
-        add.write("b")
-    db.database.close()  # back to the pool, as at the end of a request
-    with pytest.raises(Boom), db.database.atomic():
-        db.database.execute_sql("SELECT 1")
-        Prepared(lambda: Probe.insert(name=arg(0))).write("c")
-        raise Boom
-    db.database.close()
-    ADD.write("d")
-    assert names() == [("b",), ("d",)]
-
-
-def test_a_deferred_error_caught_by_other_code_still_fails_the_commit(probe):
-    ADD.write("taken")
-    with pytest.raises(peewee.DatabaseError), db.database.atomic():
-        ADD.write("kept only if the transaction commits")
-        ADD.write("taken")  # on PostgreSQL this reports with the next statement...
+def test_an_error_caught_by_other_code_still_fails_the_commit(probe):
+    add("taken")
+    with pytest.raises(peewee.DatabaseError), db.transaction():
+        add("kept only if the transaction commits")
+        add("taken")  # on PostgreSQL this reports later...
         try:
-            with db.database.atomic():  # ...the SAVEPOINT, inside this try
-                ADD.write("inner")
+            with db.database.atomic():  # ...not inside this try, meant for the inner block
+                add("inner")
         except peewee.IntegrityError:
-            pass  # meant for the inner block
+            pass
     assert names() == [("taken",)]
+
+
+def test_a_transaction_takes_one_round_trip_for_its_writes_and_commit(wire, probe):
+    add("warm")  # prepares the insert on this connection
+    wire.reset()
+    with db.transaction():
+        add("a")
+        add("b")
+    assert wire.round_trips == 1
+    assert names() == [("a",), ("b",), ("warm",)]
 
 
 def synchronous_commit():
@@ -169,8 +135,8 @@ def synchronous_commit():
 
 
 def test_an_asynchronous_commit_commits_and_ends_with_its_transaction(probe, database_url):
-    with db.atomic_async_commit():
-        ADD.write("a")
+    with db.transaction(asynchronous_commit=True):
+        add("a")
         if db.is_postgresql():
             assert synchronous_commit() == "off"
     assert names() == [("a",)]
@@ -180,17 +146,17 @@ def test_an_asynchronous_commit_commits_and_ends_with_its_transaction(probe, dat
 
 
 def test_an_asynchronous_commit_rolls_back_like_any_transaction(probe):
-    with pytest.raises(Boom), db.atomic_async_commit():
-        ADD.write("a")
+    with pytest.raises(Boom), db.transaction(asynchronous_commit=True):
+        add("a")
         raise Boom
     assert names() == []
 
 
 def test_an_asynchronous_commit_inside_a_transaction_leaves_the_transaction_alone(probe):
-    with db.database.atomic():
-        ADD.write("a")
-        with db.atomic_async_commit():
-            ADD.write("b")
+    with db.transaction():
+        add("a")
+        with db.transaction(asynchronous_commit=True):
+            add("b")
             if db.is_postgresql():
                 assert synchronous_commit() == "on"
     assert names() == [("a",), ("b",)]
