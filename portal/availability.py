@@ -17,7 +17,7 @@ UNAVAILABLE = (OperationalError, InterfaceError, InternalError, MaxConnectionsEx
 SCHEMA_ERRORS = ("no such table", "no such column", "has no column named", "syntax error")
 CAUSES = [("full", "disk full"), ("no space", "disk full"), ("disk i/o", "disk error"),
           ("readonly", "read-only"), ("read-only", "read-only"),
-          ("did not answer", "not answering"),
+          ("did not answer", "not answering"), ("timeout expired", "not answering"),
           ("database is locked", "busy past its timeout"),
           ("canceling statement", "busy past its timeout"), ("deadlock", "busy (deadlock)"),
           ("too many clients", "out of connections")]

@@ -57,8 +57,8 @@ def open_database(url, app):
         # Pooled connections move between threads; each is used by one thread at a time.
         # BEGIN IMMEDIATE: a transaction takes the write lock at its start, so two
         # transactions never both read and then fail to upgrade (SQLITE_BUSY).
-        return PooledSqliteDatabase(sqlite_path(name, app), pragmas=SQLITE_PRAGMAS,
-                                    check_same_thread=False, lock_type="IMMEDIATE", **pool)
+        return SqlitePool(sqlite_path(name, app), pragmas=SQLITE_PRAGMAS,
+                          check_same_thread=False, lock_type="IMMEDIATE", **pool)
     if scheme in ("postgres", "postgresql"):
         timeout = app.config["DB_STATEMENT_TIMEOUT"]
         options.setdefault("options", f"-c statement_timeout={timeout}")
@@ -80,6 +80,14 @@ def sqlite_path(name, app):
     path = os.path.join(os.path.dirname(app.instance_path), name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     return path
+
+
+class SqlitePool(PooledSqliteDatabase):
+    def rollback(self):
+        # SQLite ends the transaction itself on some errors (a full disk, an I/O error);
+        # a ROLLBACK then fails with "no transaction is active" and hides the cause.
+        if self.connection().in_transaction:
+            super().rollback()
 
 
 class Connection(psycopg.Connection):

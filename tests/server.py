@@ -37,8 +37,10 @@ def flask_cli(env, *args, stdin=None, timeout=60):
 class Gunicorn:
     """`gunicorn "portal:create_app()"` on a free loopback port, for the length of a with."""
 
-    def __init__(self, env, workers=2, threads=1, extra=(), app="portal:create_app()", cwd=ROOT):
+    def __init__(self, env, workers=2, threads=1, extra=(), app="portal:create_app()", cwd=ROOT,
+                 ready="/healthz"):
         self.env, self.workers, self.threads, self.extra = env, workers, threads, list(extra)
+        self.ready = ready
         self.app, self.cwd = app, cwd
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -55,7 +57,7 @@ class Gunicorn:
         self.log = tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(command, env=self.env, cwd=self.cwd, pass_fds=(fd,),
                                         stdout=self.log, stderr=subprocess.STDOUT, text=True)
-        self.wait_until_ready()
+        self.wait_until_ready(path=self.ready)
         return self
 
     def wait_until_ready(self, seconds=20, path="/healthz"):
