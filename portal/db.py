@@ -2,15 +2,12 @@
 
 A request takes a connection from the pool on its first query (Peewee's autoconnect)
 and hands it back when it ends, so static files never touch the database and a worker
-holds no connection while it waits for a client. PostgreSQL goes through psycopg 3:
-a transaction runs in pipeline mode (`transaction()`), the hot queries are compiled
-once (`CompiledQuery`) and prepared on the server, and no wait for the server is
-unbounded (`Connection`).
+holds no connection while it waits for a client. PostgreSQL goes through psycopg 3
+(portal.postgres): a transaction runs in pipeline mode (`transaction()`), and the hot
+queries are compiled once (`CompiledQuery`) and prepared on the server.
 """
 
-import contextvars
 import os
-import select
 import weakref
 from contextlib import contextmanager
 
@@ -21,10 +18,10 @@ from peewee import Value
 from peewee import __exception_wrapper__
 from playhouse.db_url import parse
 from playhouse.pool import PooledSqliteDatabase
-from playhouse.postgres_ext import PooledPsycopg3Database
-from playhouse.postgres_ext import Psycopg3ExtAdapter
 
+from portal import postgres
 from portal.config import ConfigError
+from portal.postgres import PostgresqlPool
 
 database = DatabaseProxy()
 
@@ -38,6 +35,8 @@ SQLITE_PRAGMAS = {
 STALE_SECONDS = 300
 CONNECT_TIMEOUT = 2  # seconds; libpq's least. A URL's own connect_timeout wins.
 ANSWER_MARGIN = 0.5  # seconds past the statement timeout before the server counts as hung
+UNBOUNDED = postgres.UNBOUNDED
+answer_within = postgres.answer_within
 
 
 def init_app(app):
@@ -90,109 +89,25 @@ class SqlitePool(PooledSqliteDatabase):
             super().rollback()
 
 
-class Connection(psycopg.Connection):
-    """A psycopg connection that waits for its server at most `answer_within` seconds.
-
-    Every exchange with the server (a query, a pipeline's sync, COMMIT) waits through
-    `wait()`. When the server does not answer in time it is not going to (its processes
-    are stopped, its host or disk hangs): the connection is dropped, since its state is
-    unknown, and the caller gets an OperationalError, which a page turns into a 503.
-    """
-
-    answer_within = None
-
-    def wait(self, gen, interval=0.1, timeout=None):
-        if timeout is None:
-            timeout = _answer_within.get() or self.answer_within
-        try:
-            return super().wait(gen, interval, timeout)
-        except psycopg.errors._WaitTimeout:
-            self.pgconn.finish()
-            raise psycopg.OperationalError(
-                f"the database did not answer within {timeout:g} s") from None
-
-
-_answer_within = contextvars.ContextVar("answer_within", default=None)
-UNBOUNDED = float("inf")
-
-
-@contextmanager
-def answer_within(seconds):
-    """Wait at most `seconds` (or UNBOUNDED) for each answer of PostgreSQL in this block."""
-    token = _answer_within.set(seconds)
-    try:
-        yield
-    finally:
-        _answer_within.reset(token)
-
-
-class Cursor(psycopg.Cursor):
-    """Prepares on the server the statements of CompiledQuery, and no other.
-
-    The history's ad-hoc filters keep a plan made for their own values: a prepared
-    statement may switch to a generic plan, which a skewed filter pays for.
-    """
-
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        if prepare is None:
-            prepare = query in _HOT_SQL
-        return super().execute(query, params, prepare=prepare, binary=binary)
-
-
-class Adapter(Psycopg3ExtAdapter):
-    """Peewee's psycopg 3 adapter, with bounded waits and without a liveness round trip."""
-
-    def connect(self, db, **params):
-        preparing = getattr(db, "server_prepare", False)
-        conn = Connection.connect(dbname=db.database, cursor_factory=Cursor,
-                                  prepare_threshold=0 if preparing else None, **params)
-        conn.answer_within = getattr(db, "answer_within", None)
-        return conn
-
-    def is_connection_closed(self, conn):
-        # Peewee asks the server (SELECT 1) before handing out an idle connection: one more
-        # round trip per request, as costly as the page's own lookup. A server that ends
-        # a connection (restart, pg_terminate_backend) says so on the socket first; one
-        # that hangs would hang the SELECT 1 too, and the bounded wait catches it.
-        if conn.closed or conn.broken or self.txn_status(conn) != self.txn_idle:
-            return super().is_connection_closed(conn)
-        poller = select.poll()  # not select.select: it fails on descriptors past 1024
-        poller.register(conn.fileno(), select.POLLIN)
-        if poller.poll(0):
-            conn.close()
-            return True
-        return False
-
-    def is_connection_reusable(self, conn):
-        return conn not in _STALE and super().is_connection_reusable(conn)
-
-
-class PostgresqlPool(PooledPsycopg3Database):
-    psycopg3_adapter = Adapter
-
-
 def is_postgresql():
     """Return True when the bound database is PostgreSQL."""
-    return isinstance(database.obj, PooledPsycopg3Database)
+    return isinstance(database.obj, PostgresqlPool)
 
 
 @contextmanager
 def transaction(asynchronous_commit=False):
     """`database.atomic()`; on PostgreSQL in pipeline mode, so fewer round trips.
 
-    In a pipeline a statement whose result nobody reads travels with the next one whose
-    result is read, or with the COMMIT: a sign-in's settlement is one round trip. What
-    commits is unchanged, but an error reports late (at the next read, or when the
-    block ends) and the statements after it fail as PipelineAborted; a cursor's
-    rowcount is -1 until read. So use it for writes that cannot fail but for database
-    trouble, and read no rowcount in it.
+    A statement whose result nobody reads travels with the next one that is read, or
+    with the COMMIT: a sign-in's settlement is one round trip. An error reports late
+    (at the next read, or when the block ends; later statements fail as
+    PipelineAborted) and rowcount is -1 until read: use it for writes that cannot fail
+    but for database trouble, and read no rowcount in it.
 
-    asynchronous_commit: the COMMIT returns before its WAL reaches the disk. For a
-    transaction whose effects are only worth keeping once a later one commits, as a
-    sign-in's advance failure count is with its attempt: PostgreSQL writes its log in
-    order, so the later, synchronous COMMIT makes this one durable too. Nested, it is a
-    savepoint and the outer COMMIT decides. On SQLite plain atomic(): its WAL commits
-    do not wait for the disk (synchronous=normal).
+    asynchronous_commit: COMMIT returns before its WAL reaches the disk, for effects
+    only worth keeping once a later transaction commits (a sign-in's advance failure
+    count, with its attempt): PostgreSQL writes its log in order, so the later,
+    synchronous COMMIT makes this one durable too. Nested, it is a savepoint.
     """
     if not is_postgresql():
         with database.atomic():
@@ -207,17 +122,15 @@ def transaction(asynchronous_commit=False):
             yield
     except psycopg.Error:
         # Raised by the pipeline's last sync, past Peewee's atomic(), which took the
-        # COMMIT for done: undo the failed transaction, and raise Peewee's error.
-        _roll_back_failed(conn)
+        # COMMIT for done: raise it as Peewee's error (the transaction is undone below).
         with __exception_wrapper__:
             raise
     finally:
-        _roll_back_failed(conn)
+        if not conn.closed and conn.info.transaction_status == INERROR:
+            conn.rollback()
 
 
-def _roll_back_failed(conn):
-    if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-        conn.rollback()
+INERROR = psycopg.pq.TransactionStatus.INERROR
 
 
 class Slot:
@@ -268,12 +181,12 @@ class CompiledQuery:
         try:
             return then(database.execute_sql(sql, values))
         except (DatabaseError, psycopg.Error) as error:  # a pipeline's fetch raises psycopg's
-            if sqlstate(error) not in STALE_STATEMENT:
+            if postgres.sqlstate(error) not in postgres.STALE_STATEMENT:
                 raise
             # The server lost the prepared statement (a pooler's reset) or a schema change
             # altered what it returns, and psycopg would go on using it: the connection
             # leaves the pool. Outside a transaction, run again on a fresh one.
-            _STALE.add(database.connection())
+            postgres.retire(database.connection())
             if database.in_transaction():
                 raise
             database.manual_close()
@@ -288,20 +201,10 @@ class CompiledQuery:
             converters = [getattr(column, "python_value", None) for column in
                           (c.unwrap() if hasattr(c, "unwrap") else c for c in returning)]
             self.compiled[key] = (sql, params, converters)
-            _HOT_SQL.add(sql)
+            postgres.prepare_on_server(sql)
         return self.compiled[key]
 
 
-def sqlstate(error):
-    """Return the SQLSTATE of a PostgreSQL error (psycopg's or Peewee's), or None."""
-    return getattr(error, "sqlstate", None) or getattr(getattr(error, "orig", None),
-                                                       "sqlstate", None)
-
-
-_HOT_SQL = set()
-_STALE = weakref.WeakSet()
-# "prepared statement does not exist"; "cached plan must not change result type".
-STALE_STATEMENT = {"26000", "0A000"}
 
 
 def _close(exc):

@@ -13,7 +13,7 @@ PORTAL = Path(__file__).resolve().parents[2] / "portal"
 # Bottom to top: a module may import from its own layer and the layers below it.
 LAYERS = [
     {"portal.config", "portal.clock", "portal.keys", "portal.db", "portal.models",
-     "portal.migrations", "portal.maintenance", "portal.availability"},
+     "portal.migrations", "portal.maintenance", "portal.availability", "portal.postgres"},
     {"portal.web"},
     {"portal.accounts"},
     {"portal.history"},
