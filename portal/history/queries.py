@@ -70,12 +70,7 @@ class BadFilter(ValueError):
 
 def conditions(filters):
     """Return the WHERE conditions of the filters; raise BadFilter for the first bad one."""
-    found = []
-    if filters.user:
-        found.append(LoginAttempt.username_key == users.normalize_username(filters.user))
-    if filters.ip:
-        found.append(ip_condition(filters.ip))
-    found.extend(outcome_conditions(filters))
+    found = steer(indexed_ranges(filters))
     if filters.since:
         found.append(LoginAttempt.at >= parse_time("since", filters.since))
     if filters.until:
@@ -85,72 +80,99 @@ def conditions(filters):
     return found
 
 
-def outcome_conditions(filters):
-    """Match the outcome and the reason; a pair no attempt can have matches nothing at once.
+def indexed_ranges(filters):
+    """Return (column name, low, high) for each filter that has an index of its own.
 
-    An attempt succeeds exactly when its reason is ok (history.attempts.record), so
-    `outcome=success&reason=locked` needs no walk of either index to know its answer.
+    An equality is a range whose ends are equal. Raises BadFilter; returns None when the
+    filters contradict each other, so that no attempt can match.
     """
     found = []
+    if filters.user:
+        key = users.normalize_username(filters.user)
+        found.append(("username_key", key, key))
+    if filters.ip:
+        try:
+            found.append(("ip_key", *ipaddr.key_range(filters.ip)))
+        except ValueError:
+            raise BadFilter("ip") from None
     if filters.outcome:
-        found.append(choice("outcome", filters.outcome, attempts.OUTCOMES, LoginAttempt.outcome))
+        choice("outcome", filters.outcome, attempts.OUTCOMES)
+        found.append(("outcome", filters.outcome, filters.outcome))
     if filters.reason:
-        found.append(choice("reason", filters.reason, attempts.REASONS, LoginAttempt.reason))
-    if len(found) == 2 and (filters.outcome == attempts.SUCCESS) != (filters.reason == attempts.OK):
-        return [NOTHING]
+        choice("reason", filters.reason, attempts.REASONS)
+        found.append(("reason", filters.reason, filters.reason))
+    # An attempt succeeds exactly when its reason is ok (history.attempts.record), so
+    # `outcome=success&reason=locked` needs no walk of either index to know its answer.
+    if filters.outcome and filters.reason and \
+            (filters.outcome == attempts.SUCCESS) != (filters.reason == attempts.OK):
+        return None
     return found
 
 
-def ip_condition(text):
-    """Match one address (exactly) or a CIDR block (a key range)."""
-    try:
-        low, high = ipaddr.key_range(text)
-    except ValueError:
-        raise BadFilter("ip") from None
-    if low == high:
-        return LoginAttempt.ip_key == low
-    held = attempts_in_block(low, high)
-    if held == 0:
-        # No attempt is in the block, so none can match whatever else is asked: a
-        # condition that is false once spares the walk of another filter's index.
-        return NOTHING
-    if held >= DENSE_ROWS:
-        # Many rows in the block: walking the time index and skipping the others finds a
-        # page sooner than collecting every row of the block and sorting them. The
-        # expression hides ip_key's index from the planner (SQLite and PostgreSQL alike).
-        return LoginAttempt.ip_key.concat("").between(low, high)
-    return LoginAttempt.ip_key.between(low, high)
+def steer(ranges):
+    """Return the conditions of the indexed filters, each index shown to the planner or not.
 
-
-def attempts_in_block(low, high):
-    """Return how many attempts a key range holds, counted up to DENSE_ROWS.
-
-    A block that held some is remembered (remembered_density); an empty one is asked
-    afresh every time, since its probe finds nothing at once and a block that starts
-    filling must show at once.
+    A query walks one index, newest first, and checks the other filters on the rows it
+    meets. Planners guess which index from statistics, which SQLite lacks until analyzed
+    and which cannot see how rare a combination is; a wrong guess walks hundreds of
+    thousands of rows. So the portal counts each filter's rows itself, up to DENSE_ROWS,
+    and shows the planner only the index to walk; the other columns are compared as
+    expressions, which no index serves:
+    - a filter that matches nothing: the whole query matches nothing, known at once;
+    - else the filter with the fewest rows, when it has fewer than DENSE_ROWS: reading
+      all of them is cheap, even a CIDR block's, which must be sorted by time;
+    - else (every filter dense) the rarest equality, whose (column, at, id) index is
+      already in time order; a dense CIDR block alone walks the time index.
     """
-    held = remembered_density(database.obj, low, high, density_period())
-    return held if held else count_in_block(low, high)
+    if ranges is None:
+        return [NOTHING]
+    counts = [rows_in_range(*each) for each in ranges]
+    if 0 in counts:
+        return [NOTHING]
+    ranked = sorted(zip(counts, range(len(ranges)), ranges, strict=True))
+    walked = ranked[0][2] if ranked and ranked[0][0] < DENSE_ROWS else next(
+        (each for _, _, each in ranked if each[1] == each[2]), None)
+    return [in_range(*each, shown=each is walked) for each in ranges]
 
 
-@functools.lru_cache(maxsize=256)
-def remembered_density(bound_database, low, high, period):
-    """Return count_in_block once per bound database and DENSITY_PERIOD.
+def in_range(name, low, high, shown):
+    """Return the condition on one column; hidden from its index unless `shown`."""
+    column = getattr(LoginAttempt, name)
+    if not shown:
+        column = column.concat("")  # the same value, but an expression: no index serves it
+    return column == low if low == high else column.between(low, high)
 
-    An admin paging through a block, and each batch of its export, asks again and
-    again, while a block's density changes only with thousands of attempts. The
-    period is part of the key, so an answer is never reused after its period (a clock
-    set back may meet an older one). A stale count could only pick the slower plan,
-    never change the rows. The key holds the database object itself: a served process
-    binds one, and the tests' many stay alive only as long as their 256 entries.
+
+def rows_in_range(name, low, high):
+    """Return how many attempts have the column in the range, counted up to DENSE_ROWS.
+
+    A range that held some is remembered (remembered_count); an empty one is asked
+    afresh every time, since its probe finds nothing at once and a filter whose first
+    attempt just came must show it at once.
     """
-    return count_in_block(low, high)
+    held = remembered_count(database.obj, name, low, high, density_period())
+    return held if held else count_in_range(name, low, high)
 
 
-def count_in_block(low, high):
-    """Count the attempts whose IP key lies in the range, up to DENSE_ROWS (index only)."""
+@functools.lru_cache(maxsize=1024)
+def remembered_count(bound_database, name, low, high, period):
+    """Return count_in_range once per bound database and DENSITY_PERIOD.
+
+    An admin paging through a filter, and each batch of its export, asks again and
+    again, while a filter's count changes only with thousands of attempts. The period
+    is part of the key, so an answer is never reused after its period (a clock set
+    back may meet an older one). A stale count could only pick a slower plan, never
+    change the rows. The key holds the database object itself: a served process binds
+    one, and the tests' many stay alive only as long as their 1024 entries.
+    """
+    return count_in_range(name, low, high)
+
+
+def count_in_range(name, low, high):
+    """Count the attempts whose column lies in the range, up to DENSE_ROWS (index only)."""
+    column = getattr(LoginAttempt, name)
     return LoginAttempt.select(LoginAttempt.id).where(
-        LoginAttempt.ip_key.between(low, high)).limit(DENSE_ROWS).count()
+        column.between(low, high)).limit(DENSE_ROWS).count()
 
 
 def density_period():
@@ -161,11 +183,10 @@ def density_period():
 DENSITY_PERIOD = timedelta(minutes=1)
 
 
-def choice(field, value, allowed, column):
-    """Match a column against one of its allowed values."""
+def choice(field, value, allowed):
+    """Raise BadFilter unless the value is one of those allowed."""
     if value not in allowed:
         raise BadFilter(field)
-    return column == value
 
 
 def parse_time(field, text, end_of_day=False):
