@@ -17,6 +17,8 @@ from peewee import IntegerField
 from peewee import Model
 from peewee import PostgresqlDatabase
 
+BATCH = 5000
+
 
 def username_key(typed):
     """Return the account name a typed username refers to (case and edges ignored)."""
@@ -54,7 +56,12 @@ def up(migrator, db):
 
 
 def fill(db, source, target, key):
-    """Set login_attempts.target to key(source), one UPDATE per distinct source value."""
+    """Set login_attempts.target to key(source), in batches by id.
+
+    One pass over the table, whatever the number of distinct values: the source
+    columns have no index, so an UPDATE per distinct value would read the whole table
+    once per value.
+    """
 
     class LoginAttempt(Model):
         username = CharField()
@@ -67,8 +74,19 @@ def fill(db, source, target, key):
             table_name = "login_attempts"
 
     source_field, target_field = getattr(LoginAttempt, source), getattr(LoginAttempt, target)
-    for (value,) in LoginAttempt.select(source_field).distinct().tuples():
-        LoginAttempt.update({target_field: key(value)}).where(source_field == value).execute()
+    after = 0
+    while True:
+        rows = list(LoginAttempt.select(LoginAttempt.id, source_field)
+                    .where(LoginAttempt.id > after).order_by(LoginAttempt.id)
+                    .limit(BATCH).tuples())
+        if not rows:
+            return
+        by_key = {}
+        for attempt_id, value in rows:
+            by_key.setdefault(key(value), []).append(attempt_id)
+        for value, ids in by_key.items():
+            LoginAttempt.update({target_field: value}).where(LoginAttempt.id.in_(ids)).execute()
+        after = rows[-1][0]
 
 
 def rekey_budgets(migrator, db):
