@@ -23,6 +23,7 @@ from peewee import Tuple
 from portal import clock
 from portal.accounts import users
 from portal.db import database
+from portal.db import is_postgresql
 from portal.history import attempts
 from portal.models import LoginAttempt
 from portal.models import User
@@ -70,21 +71,25 @@ class BadFilter(ValueError):
 
 def conditions(filters):
     """Return the WHERE conditions of the filters; raise BadFilter for the first bad one."""
-    found = steer(indexed_ranges(filters))
+    ranges = indexed_ranges(filters)
+    if filters.q:
+        if len(filters.q) > QUERY_MAX:
+            raise BadFilter("q")
+        ranges = None if ranges is None else [*ranges, (TEXT, filters.q, None)]
+    found = steer(ranges)
     if filters.since:
         found.append(LoginAttempt.at >= parse_time("since", filters.since))
     if filters.until:
         found.append(LoginAttempt.at < parse_time("until", filters.until, end_of_day=True))
-    if filters.q:
-        found.append(text_condition(filters.q))
     return found
 
 
 def indexed_ranges(filters):
     """Return (column name, low, high) for each filter that has an index of its own.
 
-    An equality is a range whose ends are equal. Raises BadFilter; returns None when the
-    filters contradict each other, so that no attempt can match.
+    An equality is a range whose ends are equal; free text is (TEXT, text, None).
+    Raises BadFilter; returns None when the filters contradict each other, so that no
+    attempt can match.
     """
     found = []
     if filters.user:
@@ -122,7 +127,7 @@ def steer(ranges):
     - else the filter with the fewest rows, when it has fewer than DENSE_ROWS: reading
       all of them is cheap, even a CIDR block's, which must be sorted by time;
     - else (every filter dense) the rarest equality, whose (column, at, id) index is
-      already in time order; a dense CIDR block alone walks the time index.
+      already in time order; a dense CIDR block or common text walks the time index.
     """
     if ranges is None:
         return [NOTHING]
@@ -137,6 +142,8 @@ def steer(ranges):
 
 def in_range(name, low, high, shown):
     """Return the condition on one column; hidden from its index unless `shown`."""
+    if name == TEXT:
+        return text_condition(low, shown)
     column = getattr(LoginAttempt, name)
     if not shown:
         column = column.concat("")  # the same value, but an expression: no index serves it
@@ -170,6 +177,8 @@ def remembered_count(bound_database, name, low, high, period):
 
 def count_in_range(name, low, high):
     """Count the attempts whose column lies in the range, up to DENSE_ROWS (index only)."""
+    if name == TEXT:
+        return count_text(low)
     column = getattr(LoginAttempt, name)
     return LoginAttempt.select(LoginAttempt.id).where(
         column.between(low, high)).limit(DENSE_ROWS).count()
@@ -211,11 +220,50 @@ def is_date_only(text):
     return True
 
 
-def text_condition(text):
-    """Match text anywhere in the typed username or the user agent (case-insensitive)."""
-    if len(text) > QUERY_MAX:
-        raise BadFilter("q")
-    return LoginAttempt.username.contains(text) | LoginAttempt.user_agent.contains(text)
+TEXT = "q"
+TRIGRAM = 3  # SQLite's trigram index (migration 0010) finds text of three characters or more
+
+
+def text_condition(text, shown=True):
+    """Match text anywhere in the typed username or the user agent (case-insensitive).
+
+    Shown, it may use the trigram indexes: PostgreSQL's pg_trgm, or on SQLite
+    attempt_text, which narrows the rows that LIKE then checks (its folding of case
+    finds all that LIKE finds, and more). Hidden, it is checked on each row walked.
+    """
+    username, user_agent = LoginAttempt.username, LoginAttempt.user_agent
+    if not shown and is_postgresql():
+        username, user_agent = username.concat(""), user_agent.concat("")
+    found = username.contains(text) | user_agent.contains(text)
+    if shown and not is_postgresql() and len(text) >= TRIGRAM:
+        found = LoginAttempt.id.in_(text_matches(text)) & found
+    return found
+
+
+def text_matches(text):
+    """Return the SQL of the ids of attempts whose text the trigram index finds (SQLite)."""
+    return SQL("(SELECT rowid FROM attempt_text WHERE attempt_text MATCH ?)", [phrase(text)])
+
+
+def phrase(text):
+    """Return the text as an FTS5 string, which matches it as it is."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def count_text(text):
+    """Count the attempts with the text, up to DENSE_ROWS, through the trigram index.
+
+    Text too short for SQLite's index counts as common: walking the newest attempts
+    finds it soonest.
+    """
+    if is_postgresql():
+        return LoginAttempt.select(LoginAttempt.id).where(text_condition(text)).limit(
+            DENSE_ROWS).count()
+    if len(text) < TRIGRAM:
+        return DENSE_ROWS
+    return database.execute_sql(
+        "SELECT count(*) FROM (SELECT rowid FROM attempt_text WHERE attempt_text MATCH ? "
+        f"LIMIT {DENSE_ROWS})", [phrase(text)]).fetchone()[0]
 
 
 # A history row: plain values with attribute access, the cheapest rows for Jinja to read.

@@ -1,6 +1,7 @@
 """The admin history screen: every filter, keyset pages, CSV export and the chart."""
 
 import csv
+import html
 import io
 import re
 from datetime import datetime
@@ -83,6 +84,28 @@ def sample(app, admin):
 ])
 def test_filters_and_their_combinations(client, sample, query, expected):
     assert names(client.get(f"/admin/history?{query}")) == expected
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    ('"', ['say "hi"']), ('"hi"', ['say "hi"']), ("hi AND", []), ("NEAR(x y)", ["NEAR(x y)"]),
+    ("a*", ["a*b"]), ("-^:", ["-^:"]), ("ÿ", []), ("requests/2", ["bob"]),
+])
+def test_free_text_is_matched_as_typed_whatever_it_means_to_the_text_index(
+        app, client, sample, q, expected):
+    add(app, (1, 'say "hi"', "unknown_user", "192.0.2.1", "x"),
+        (2, "NEAR(x y)", "unknown_user", "192.0.2.1", "x"),
+        (3, "a*b", "unknown_user", "192.0.2.1", "x"), (4, "-^:", "unknown_user", "192.0.2.1", "x"))
+    response = client.get("/admin/history", query_string={"q": q})
+    assert response.status_code == 200
+    assert [html.unescape(name) for name in names(response)] == expected
+
+
+def test_free_text_finds_what_prune_kept_and_nothing_it_deleted(app, client, sample, runner):
+    assert names(client.get("/admin/history?q=linux")) == ["alice"]
+    pruned = runner.invoke(args=["prune", "--older-than", "30"])
+    assert pruned.exit_code == 0, pruned.output
+    assert names(client.get("/admin/history?q=linux")) == []
+    assert names(client.get("/admin/history?q=iphone")) == ["alice"]
 
 
 def test_a_blocks_density_is_probed_once_a_minute_and_never_changes_its_rows(

@@ -130,6 +130,8 @@ def test_the_filter_with_the_fewest_rows_picks_the_index_whatever_the_statistics
     assert by_user in walked_index(app, f"user={user}&outcome=failure")
     assert by_user in walked_index(app, f"outcome=failure&reason=unknown_user&user={user}")
     assert by_ip in walked_index(app, f"ip={block}&outcome=failure")
+    rare_text = walked_index(app, f"q={user}&outcome=failure")
+    assert ("trgm" if db.is_postgresql() else "attempt_text") in rare_text
     # Both match nearly every row: walk in time order (outcome's index or the time index),
     # never collect the block's rows to sort them.
     assert by_ip not in walked_index(app, "outcome=failure&ip=0.0.0.0/0")
