@@ -18,7 +18,9 @@ from datetime import timedelta
 
 from peewee import JOIN
 from peewee import SQL
+from peewee import NodeList
 from peewee import Tuple
+from peewee import Value
 
 from portal import clock
 from portal.accounts import users
@@ -71,12 +73,7 @@ class BadFilter(ValueError):
 
 def conditions(filters):
     """Return the WHERE conditions of the filters; raise BadFilter for the first bad one."""
-    ranges = indexed_ranges(filters)
-    if filters.q:
-        if len(filters.q) > QUERY_MAX:
-            raise BadFilter("q")
-        ranges = None if ranges is None else [*ranges, (TEXT, filters.q, None)]
-    found = steer(ranges)
+    found = steer(indexed_ranges(filters))
     if filters.since:
         found.append(LoginAttempt.at >= parse_time("since", filters.since))
     if filters.until:
@@ -106,6 +103,10 @@ def indexed_ranges(filters):
     if filters.reason:
         choice("reason", filters.reason, attempts.REASONS)
         found.append(("reason", filters.reason, filters.reason))
+    if filters.q:
+        if len(filters.q) > QUERY_MAX:
+            raise BadFilter("q")
+        found.append((TEXT, filters.q, None))
     # An attempt succeeds exactly when its reason is ok (history.attempts.record), so
     # `outcome=success&reason=locked` needs no walk of either index to know its answer.
     if filters.outcome and filters.reason and \
@@ -234,10 +235,18 @@ def text_condition(text, shown=True):
     username, user_agent = LoginAttempt.username, LoginAttempt.user_agent
     if not shown and is_postgresql():
         username, user_agent = username.concat(""), user_agent.concat("")
-    found = username.contains(text) | user_agent.contains(text)
+    found = holds(username, text) | holds(user_agent, text)
     if shown and not is_postgresql() and len(text) >= TRIGRAM:
         found = LoginAttempt.id.in_(text_matches(text)) & found
     return found
+
+
+def holds(column, text):
+    """Match text anywhere in the column, case-insensitively; % and _ are plain characters."""
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+    if is_postgresql():
+        return column ** pattern  # ILIKE, whose escape character is the backslash
+    return NodeList((column, SQL("LIKE"), Value(pattern), SQL("ESCAPE '\\'")))
 
 
 def text_matches(text):

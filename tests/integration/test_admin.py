@@ -89,6 +89,7 @@ def test_filters_and_their_combinations(client, sample, query, expected):
 @pytest.mark.parametrize(("q", "expected"), [
     ('"', ['say "hi"']), ('"hi"', ['say "hi"']), ("hi AND", []), ("NEAR(x y)", ["NEAR(x y)"]),
     ("a*", ["a*b"]), ("-^:", ["-^:"]), ("ÿ", []), ("requests/2", ["bob"]),
+    ("a_b", []), ("%", []), ("_", ["alice"]), ("\\", []),  # no wildcards: "_" is iPhone OS 17_1
 ])
 def test_free_text_is_matched_as_typed_whatever_it_means_to_the_text_index(
         app, client, sample, q, expected):
