@@ -4,14 +4,16 @@ The history's `q` finds text anywhere in either column. PostgreSQL serves it fro
 pg_trgm indexes (0005); SQLite has no index for LIKE '%text%' and read the whole table.
 An FTS5 table with the trigram tokenizer (SQLite 3.34 and later) indexes every three
 characters; it keeps no copy of the text (external content), and triggers keep it in
-step with the attempts.
+step with the attempts. detail=none keeps only which rows hold a trigram, not where:
+a quarter of the size, and the history checks each row it finds with LIKE anyway.
 """
 
 from peewee import SqliteDatabase
 
 STATEMENTS = [
     "CREATE VIRTUAL TABLE attempt_text USING fts5(username, user_agent, "
-    "content='login_attempts', content_rowid='id', tokenize='trigram case_sensitive 0')",
+    "content='login_attempts', content_rowid='id', tokenize='trigram case_sensitive 0', "
+    "detail=none)",
     "CREATE TRIGGER attempt_text_insert AFTER INSERT ON login_attempts BEGIN "
     "INSERT INTO attempt_text(rowid, username, user_agent) "
     "VALUES (new.id, new.username, new.user_agent); END",
