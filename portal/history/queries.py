@@ -6,6 +6,7 @@ row 5,000,000, with one query whatever its size.
 """
 
 import functools
+import operator
 import re
 from collections import namedtuple
 from dataclasses import asdict
@@ -36,6 +37,7 @@ EXPORT_BATCH = 2000
 QUERY_MAX = 200
 MAX_ID = 2**63 - 1
 DENSE_ROWS = 2000
+COUNT_CAP = 20_000
 NOTHING = SQL("1 = 0")  # a condition no row meets, which the planner checks once
 CURSOR = re.compile(r"^(\d{8}T\d{6}\.\d{6})-(\d{1,19})$")
 CURSOR_TIME = "%Y%m%dT%H%M%S.%f"
@@ -121,23 +123,42 @@ def steer(ranges):
     A query walks one index, newest first, and checks the other filters on the rows it
     meets. Planners guess which index from statistics, which SQLite lacks until analyzed
     and which cannot see how rare a combination is; a wrong guess walks hundreds of
-    thousands of rows. So the portal counts each filter's rows itself, up to DENSE_ROWS,
-    and shows the planner only the index to walk; the other columns are compared as
-    expressions, which no index serves:
+    thousands of rows. So the portal counts each filter's rows itself (up to COUNT_CAP,
+    free text up to DENSE_ROWS) and shows the planner only the index to walk; the
+    other columns are compared as expressions, which no index serves:
     - a filter that matches nothing: the whole query matches nothing, known at once;
     - else the filter with the fewest rows, when it has fewer than DENSE_ROWS: reading
       all of them is cheap, even a CIDR block's, which must be sorted by time;
-    - else (every filter dense) the rarest equality, whose (column, at, id) index is
-      already in time order; a dense CIDR block or common text walks the time index.
+    - else two or more filters under COUNT_CAP: the ids their indexes hold in common
+      (INTERSECT, read from the indexes alone), which may be few even when each filter
+      has many: a common outcome and a busy block rarely meet;
+    - else the one filter under COUNT_CAP, read whole;
+    - else (every filter huge) the rarest equality, whose (column, at, id) index is
+      already in time order; a huge CIDR block or common text walks the time index.
     """
     if ranges is None:
         return [NOTHING]
+    if not ranges:
+        return []
     counts = [rows_in_range(*each) for each in ranges]
     if 0 in counts:
         return [NOTHING]
-    ranked = sorted(zip(counts, range(len(ranges)), ranges, strict=True))
-    walked = ranked[0][2] if ranked and ranked[0][0] < DENSE_ROWS else next(
-        (each for _, _, each in ranked if each[1] == each[2]), None)
+    ranked = [each for _, _, each in sorted(zip(counts, range(len(ranges)), ranges,
+                                                strict=True))]
+    if min(counts) < DENSE_ROWS:
+        walked = ranked[0]
+    else:
+        narrowing = [each for count, each in sorted(zip(counts, ranges, strict=True),
+                                                    key=lambda pair: pair[0])
+                     if count < COUNT_CAP and each[0] != TEXT]
+        if len(narrowing) >= 2:
+            common = functools.reduce(operator.and_, (
+                LoginAttempt.select(LoginAttempt.id).where(in_range(*each, shown=True))
+                for each in narrowing))
+            return [LoginAttempt.id.in_(common), *(in_range(*each, shown=False)
+                                                   for each in ranges if each not in narrowing)]
+        walked = narrowing[0] if narrowing else next(
+            (each for each in ranked if each[1] == each[2]), None)
     return [in_range(*each, shown=each is walked) for each in ranges]
 
 
@@ -152,7 +173,7 @@ def in_range(name, low, high, shown):
 
 
 def rows_in_range(name, low, high):
-    """Return how many attempts have the column in the range, counted up to DENSE_ROWS.
+    """Return how many attempts have the column in the range, counted up to COUNT_CAP.
 
     A range that held some is remembered (remembered_count); an empty one is asked
     afresh every time, since its probe finds nothing at once and a filter whose first
@@ -177,12 +198,12 @@ def remembered_count(bound_database, name, low, high, period):
 
 
 def count_in_range(name, low, high):
-    """Count the attempts whose column lies in the range, up to DENSE_ROWS (index only)."""
+    """Count the attempts whose column lies in the range, up to COUNT_CAP (index only)."""
     if name == TEXT:
         return count_text(low)
     column = getattr(LoginAttempt, name)
     return LoginAttempt.select(LoginAttempt.id).where(
-        column.between(low, high)).limit(DENSE_ROWS).count()
+        column.between(low, high)).limit(COUNT_CAP).count()
 
 
 def density_period():
