@@ -132,9 +132,10 @@ def steer(ranges):
     - else two or more filters under COUNT_CAP: the ids their indexes hold in common
       (INTERSECT, read from the indexes alone), which may be few even when each filter
       has many: a common outcome and a busy block rarely meet;
-    - else the one filter under COUNT_CAP, read whole;
-    - else (every filter huge) the rarest equality, whose (column, at, id) index is
-      already in time order; a huge CIDR block or common text walks the time index.
+    - else the one filter under COUNT_CAP, read whole, when others must be checked;
+    - else (a filter alone, or every filter huge) the rarest equality, whose (column,
+      at, id) index is already in time order; a CIDR block or common text walks the
+      time index.
     """
     if ranges is None:
         return [NOTHING]
@@ -157,8 +158,10 @@ def steer(ranges):
                 for each in narrowing))
             return [LoginAttempt.id.in_(common), *(in_range(*each, shown=False)
                                                    for each in ranges if each not in narrowing)]
-        walked = narrowing[0] if narrowing else next(
-            (each for each in ranked if each[1] == each[2]), None)
+        if narrowing and len(ranges) > 1:
+            walked = narrowing[0]
+        else:
+            walked = next((each for each in ranked if each[1] == each[2]), None)
     return [in_range(*each, shown=each is walked) for each in ranges]
 
 
