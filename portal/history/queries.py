@@ -139,6 +139,8 @@ def steer(ranges):
     """
     if ranges is None:
         return [NOTHING]
+    if is_postgresql():
+        return planned_by_postgresql(ranges)
     if not ranges:
         return []
     counts = [rows_in_range(*each) for each in ranges]
@@ -163,6 +165,27 @@ def steer(ranges):
         else:
             walked = next((each for each in ranked if each[1] == each[2]), None)
     return [in_range(*each, shown=each is walked) for each in ranges]
+
+
+def planned_by_postgresql(ranges):
+    """Return the filters' conditions for PostgreSQL's planner to choose among, but one.
+
+    PostgreSQL keeps statistics (autovacuum) and can combine indexes (bitmaps); with
+    the rule of steer() it planned 73 of bench/plans.py's 302 combinations over target,
+    against 31 on its own. Only a CIDR block is still counted: one that holds nothing
+    matches nothing at once, and a dense one walks the time index rather than collect
+    and sort the whole block.
+    """
+    found = []
+    for name, low, high in ranges:
+        if name == "ip_key" and low != high:
+            held = rows_in_range(name, low, high)
+            if held == 0:
+                return [NOTHING]
+            found.append(in_range(name, low, high, shown=held < DENSE_ROWS))
+        else:
+            found.append(in_range(name, low, high, shown=True))
+    return found
 
 
 def in_range(name, low, high, shown):
