@@ -7,6 +7,7 @@ holds no connection while it waits for a client. PostgreSQL goes through psycopg
 queries are compiled once (`CompiledQuery`) and prepared on the server.
 """
 
+import contextlib
 import os
 import weakref
 from contextlib import contextmanager
@@ -109,15 +110,16 @@ def transaction(asynchronous_commit=False):
     count, with its attempt): PostgreSQL writes its log in order, so the later,
     synchronous COMMIT makes this one durable too. Nested, it is a savepoint.
     """
-    if not is_postgresql():
+    if not is_postgresql() or database.in_transaction():
+        # Nested: a savepoint, in the enclosing pipeline if there is one. (A pipeline of
+        # its own would skip the savepoint's ROLLBACK TO after an error.)
         with database.atomic():
             yield
         return
-    outermost = not database.in_transaction()
     conn = database.connection()
     try:
         with conn.pipeline(), database.atomic():
-            if asynchronous_commit and outermost:
+            if asynchronous_commit:
                 database.execute_sql("SET LOCAL synchronous_commit TO OFF")
             yield
     except psycopg.Error:
@@ -127,7 +129,10 @@ def transaction(asynchronous_commit=False):
             raise
     finally:
         if not conn.closed and conn.info.transaction_status == INERROR:
-            conn.rollback()
+            # If even this fails, the error on its way out says more; the pool then
+            # drops the connection, whose rollback fails again.
+            with contextlib.suppress(psycopg.Error):
+                conn.rollback()
 
 
 INERROR = psycopg.pq.TransactionStatus.INERROR

@@ -80,24 +80,23 @@ def text_index_rebuilt_after():
 
     The triggers that keep attempt_text (migration 0010) in step cost a bulk load ten
     times its time; rebuilding it afterwards costs about as much as the load. The
-    triggers are taken as the database has them and put back as they were.
+    triggers are taken as the database has them and put back as they were, all in one
+    transaction with the load: a load cut short leaves the triggers as they were.
     """
     if is_postgresql():
         yield
         return
-    triggers = database.execute_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
-        "AND name LIKE 'attempt_text_%'", [LoginAttempt._meta.table_name]).fetchall()
-    for name, _ in triggers:
-        database.execute_sql(f'DROP TRIGGER "{name}"')
-    try:
+    with database.atomic():
+        triggers = database.execute_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
+            "AND name LIKE 'attempt_text_%'", [LoginAttempt._meta.table_name]).fetchall()
+        for name, _ in triggers:
+            database.execute_sql(f'DROP TRIGGER "{name}"')
         yield
-    finally:
-        with database.atomic():
-            for _, sql in triggers:
-                database.execute_sql(sql)
-            if triggers:
-                database.execute_sql("INSERT INTO attempt_text(attempt_text) VALUES ('rebuild')")
+        for _, sql in triggers:
+            database.execute_sql(sql)
+        if triggers:
+            database.execute_sql("INSERT INTO attempt_text(attempt_text) VALUES ('rebuild')")
 
 
 def create_users(count, rng):

@@ -120,6 +120,31 @@ def test_an_error_caught_by_other_code_still_fails_the_commit(probe):
     assert names() == [("taken",)]
 
 
+def test_a_nested_transaction_commits_and_rolls_back_with_the_outer_one(probe):
+    with pytest.raises(Boom), db.transaction():
+        add("a")
+        with db.transaction():
+            add("b")
+        raise Boom
+    assert names() == []
+    with db.transaction():
+        add("c")
+        with db.transaction():
+            add("d")
+    assert names() == [("c",), ("d",)]
+
+
+def test_a_failed_nested_write_fails_the_outer_transaction_whole(probe):
+    add("taken")
+    with pytest.raises(peewee.IntegrityError), db.transaction():
+        add("kept only if all commits")
+        with db.transaction():
+            add("taken")
+    assert names() == [("taken",)]
+    add("next")  # the connection is usable again
+    assert names() == [("next",), ("taken",)]
+
+
 def test_a_transaction_takes_one_round_trip_for_its_writes_and_commit(wire, probe):
     add("warm")  # prepares the insert on this connection
     wire.reset()

@@ -87,6 +87,16 @@ def test_seed_demo_fills_realistic_history(app, runner):
             assert db.database.execute_sql("SHOW statement_timeout").fetchone()[0] == "5s"
 
 
+def test_after_seed_demo_free_text_finds_old_and_new_attempts(app, auth, client, runner):
+    assert runner.invoke(args=["seed-demo", "--users", "5", "--attempts", "500"]).exit_code == 0
+    auth.create("root", "correct horse", is_admin=True)
+    client.post("/login", data={"username": "zq-fresh-name", "password": "x"})
+    auth.login("root")
+    assert client.get("/admin/history?q=zq-fresh").get_data(as_text=True).count(
+        "zq-fresh-name") == 1  # recorded after the load: the text index still follows
+    assert "@example.com" in client.get("/admin/history?q=example.com").get_data(as_text=True)
+
+
 def test_admin_signs_a_users_session_out(app, auth, client):
     auth.create("root", "correct horse", is_admin=True)
     auth.create()
