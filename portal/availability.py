@@ -6,9 +6,9 @@ from peewee import OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 
 from portal import clock
-from portal.db import answer_within
 from portal.db import database
 from portal.models import HealthCheck
+from portal.postgres import answer_within
 
 # The errors that may mean "the database cannot serve now" (503); unavailable_cause()
 # tells them from the schema errors that SQLite raises under the same class (500).

@@ -7,10 +7,10 @@ holds no connection while it waits for a client. PostgreSQL goes through psycopg
 queries are compiled once (`CompiledQuery`) and prepared on the server.
 """
 
-import contextlib
 import os
 import weakref
 from contextlib import contextmanager
+from contextlib import suppress
 
 import psycopg
 from peewee import DatabaseError
@@ -36,8 +36,6 @@ SQLITE_PRAGMAS = {
 STALE_SECONDS = 300
 CONNECT_TIMEOUT = 2  # seconds; libpq's least. A URL's own connect_timeout wins.
 ANSWER_MARGIN = 0.5  # seconds past the statement timeout before the server counts as hung
-UNBOUNDED = postgres.UNBOUNDED
-answer_within = postgres.answer_within
 
 
 def init_app(app):
@@ -131,7 +129,7 @@ def transaction(asynchronous_commit=False):
         if not conn.closed and conn.info.transaction_status == INERROR:
             # If even this fails, the error on its way out says more; the pool then
             # drops the connection, whose rollback fails again.
-            with contextlib.suppress(psycopg.Error):
+            with suppress(psycopg.Error):
                 conn.rollback()
 
 
@@ -206,10 +204,9 @@ class CompiledQuery:
             converters = [getattr(column, "python_value", None) for column in
                           (c.unwrap() if hasattr(c, "unwrap") else c for c in returning)]
             self.compiled[key] = (sql, params, converters)
-            postgres.prepare_on_server(sql)
+            if isinstance(key, PostgresqlPool):
+                postgres.prepare_on_server(sql)
         return self.compiled[key]
-
-
 
 
 def _close(exc):

@@ -7,10 +7,10 @@ from datetime import timedelta
 from peewee import DatabaseError
 
 from portal import clock
-from portal.db import UNBOUNDED
-from portal.db import answer_within
 from portal.db import database
 from portal.db import is_postgresql
+from portal.postgres import UNBOUNDED
+from portal.postgres import answer_within
 
 STATISTICS_EVERY = timedelta(hours=1)
 _optimized_at = None

@@ -146,14 +146,11 @@ def steer(ranges):
     counts = [rows_in_range(*each) for each in ranges]
     if 0 in counts:
         return [NOTHING]
-    ranked = [each for _, _, each in sorted(zip(counts, range(len(ranges)), ranges,
-                                                strict=True))]
-    if min(counts) < DENSE_ROWS:
-        walked = ranked[0]
+    ranked = sorted(zip(counts, range(len(ranges)), ranges, strict=True))
+    if ranked[0][0] < DENSE_ROWS:
+        walked = ranked[0][2]
     else:
-        narrowing = [each for count, each in sorted(zip(counts, ranges, strict=True),
-                                                    key=lambda pair: pair[0])
-                     if count < COUNT_CAP and each[0] != TEXT]
+        narrowing = [each for count, _, each in ranked if count < COUNT_CAP and each[0] != TEXT]
         if len(narrowing) >= 2:
             common = functools.reduce(operator.and_, (
                 LoginAttempt.select(LoginAttempt.id).where(in_range(*each, shown=True))
@@ -163,16 +160,16 @@ def steer(ranges):
         if narrowing and len(ranges) > 1:
             walked = narrowing[0]
         else:
-            walked = next((each for each in ranked if each[1] == each[2]), None)
+            walked = next((each for _, _, each in ranked if each[1] == each[2]), None)
     return [in_range(*each, shown=each is walked) for each in ranges]
 
 
 def planned_by_postgresql(ranges):
     """Return the filters' conditions for PostgreSQL's planner to choose among, but one.
 
-    PostgreSQL keeps statistics (autovacuum) and can combine indexes (bitmaps); with
-    the rule of steer() it planned 73 of bench/plans.py's 302 combinations over target,
-    against 31 on its own. Only a CIDR block is still counted: one that holds nothing
+    PostgreSQL keeps statistics (autovacuum) and can combine indexes (bitmaps): with
+    the rule of steer() it planned more combinations over target than on its own
+    (bench/RESULTS.md). Only a CIDR block is still counted: one that holds nothing
     matches nothing at once, and a dense one walks the time index rather than collect
     and sort the whole block.
     """
@@ -224,12 +221,13 @@ def remembered_count(bound_database, name, low, high, period):
 
 
 def count_in_range(name, low, high):
-    """Count the attempts whose column lies in the range, up to COUNT_CAP (index only)."""
+    """Count the attempts whose column lies in the range (index only), as far as it matters:
+    up to COUNT_CAP for steer(), DENSE_ROWS for a block on PostgreSQL."""
     if name == TEXT:
         return count_text(low)
     column = getattr(LoginAttempt, name)
-    return LoginAttempt.select(LoginAttempt.id).where(
-        column.between(low, high)).limit(COUNT_CAP).count()
+    return LoginAttempt.select(LoginAttempt.id).where(column.between(low, high)).limit(
+        DENSE_ROWS if is_postgresql() else COUNT_CAP).count()
 
 
 def density_period():
@@ -275,14 +273,11 @@ TRIGRAM = 3  # SQLite's trigram index (migration 0010) finds text of three chara
 def text_condition(text, shown=True):
     """Match text anywhere in the typed username or the user agent (case-insensitive).
 
-    Shown, it may use the trigram indexes: PostgreSQL's pg_trgm, or on SQLite
-    attempt_text, which narrows the rows that LIKE then checks (its folding of case
-    finds all that LIKE finds, and more). Hidden, it is checked on each row walked.
+    PostgreSQL's planner may use pg_trgm for it. On SQLite, shown, attempt_text narrows
+    the rows that LIKE then checks (its folding of case finds all that LIKE finds, and
+    more); hidden, LIKE is checked on each row walked.
     """
-    username, user_agent = LoginAttempt.username, LoginAttempt.user_agent
-    if not shown and is_postgresql():
-        username, user_agent = username.concat(""), user_agent.concat("")
-    found = holds(username, text) | holds(user_agent, text)
+    found = holds(LoginAttempt.username, text) | holds(LoginAttempt.user_agent, text)
     if shown and not is_postgresql() and len(text) >= TRIGRAM:
         found = LoginAttempt.id.in_(text_matches(text)) & found
     return found
@@ -296,9 +291,12 @@ def holds(column, text):
     return NodeList((column, SQL("LIKE"), Value(pattern), SQL("ESCAPE '\\'")))
 
 
+TEXT_MATCHES = "SELECT rowid FROM attempt_text WHERE attempt_text MATCH ?"
+
+
 def text_matches(text):
     """Return the SQL of the ids of attempts whose text the trigram index finds (SQLite)."""
-    return SQL("(SELECT rowid FROM attempt_text WHERE attempt_text MATCH ?)", [trigrams(text)])
+    return SQL(f"({TEXT_MATCHES})", [trigrams(text)])
 
 
 def trigrams(text):
@@ -314,19 +312,15 @@ def trigrams(text):
 
 
 def count_text(text):
-    """Count the attempts with the text, up to DENSE_ROWS, through the trigram index.
+    """Count the attempts the trigram index finds for the text, up to DENSE_ROWS (SQLite).
 
-    Text too short for SQLite's index counts as common: walking the newest attempts
-    finds it soonest.
+    Text too short for the index counts as common: walking the newest attempts finds
+    it soonest.
     """
-    if is_postgresql():
-        return LoginAttempt.select(LoginAttempt.id).where(text_condition(text)).limit(
-            DENSE_ROWS).count()
     if len(text) < TRIGRAM:
         return DENSE_ROWS
-    return database.execute_sql(
-        "SELECT count(*) FROM (SELECT rowid FROM attempt_text WHERE attempt_text MATCH ? "
-        f"LIMIT {DENSE_ROWS})", [trigrams(text)]).fetchone()[0]
+    return database.execute_sql(f"SELECT count(*) FROM ({TEXT_MATCHES} LIMIT {DENSE_ROWS})",
+                                [trigrams(text)]).fetchone()[0]
 
 
 # A history row: plain values with attribute access, the cheapest rows for Jinja to read.
