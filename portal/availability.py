@@ -1,5 +1,6 @@
 """Can the database serve? The errors that mean it cannot, their causes, the health check."""
 
+from peewee import EXCLUDED
 from peewee import InterfaceError
 from peewee import InternalError
 from peewee import OperationalError
@@ -47,7 +48,7 @@ def check():
         with answer_within(HEALTH_CHECK_WAIT), database.atomic():
             (HealthCheck.insert(id=1, checked_at=clock.now())
              .on_conflict(conflict_target=[HealthCheck.id],
-                          update={HealthCheck.checked_at: clock.now()}).execute())
+                          update={HealthCheck.checked_at: EXCLUDED.checked_at}).execute())
     except UNAVAILABLE as error:
         return unavailable_cause(error) or "schema out of date"
     return None

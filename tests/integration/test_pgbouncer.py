@@ -20,18 +20,13 @@ import requests
 
 from tests.conftest import PG_BASE_URL
 from tests.conftest import new_pg_database
+from tests.pgcluster import free_port
 from tests.server import Gunicorn
 from tests.server import flask_cli
 from tests.server import portal_env
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long password"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def listening(port):
