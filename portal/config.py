@@ -43,6 +43,7 @@ SETTINGS = {
     "LOCKOUT_WAIT_FACTOR": Setting(2, int, 1, 100),
     "LOCKOUT_MAX_WAIT": Setting(3600, int, 1, 365 * DAY),
     "LOCKOUT_MAX_TEMPORARY": Setting(5, int, 1, 1000),
+    "LOCKOUT_PERMANENT": Setting(False, bool),
     "LOCKOUT_RESET_AFTER": Setting(43200, int, 1, 365 * DAY),
     "IP_MAX_FAILURES": Setting(50, int, 1, 1_000_000),
     "IP_WINDOW": Setting(900, int, 1, 30 * DAY),

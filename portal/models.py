@@ -45,6 +45,9 @@ class User(BaseModel):
     locked_by = CharField(max_length=USERNAME_MAX, null=True)
     last_success_at = DateTimeField(null=True)
     last_failure_at = DateTimeField(null=True)
+    # Set when the policy has locked the account LOCKOUT_MAX_TEMPORARY times in a row;
+    # cleared when an admin unlocks it.
+    review_flagged_at = DateTimeField(null=True, index=True)  # the admins' navigation counts
 
     class Meta:
         table_name = "users"
@@ -64,6 +67,7 @@ class Session(BaseModel):
     reported_at = DateTimeField(null=True)  # the user said "this wasn't me"
     ip = CharField(max_length=IP_MAX)
     user_agent = CharField(max_length=USER_AGENT_MAX)
+    device = CharField(max_length=32, null=True)  # the known-device id it signed in from
 
     class Meta:
         table_name = "sessions"

@@ -111,18 +111,21 @@ def runner(app):
 class AuthActions:
     """Create users and sign in or out through the real routes."""
 
+    password = "correct horse"  # what create() and login() use unless told otherwise
+
     def __init__(self, app, client):
         self._app, self._client = app, client
 
-    def create(self, username="alice", password="correct horse", is_admin=False):
+    def create(self, username="alice", password=None, is_admin=False):
         """Create a user directly and return it."""
         with self._app.app_context():
-            return users.create(username, password, is_admin=is_admin)
+            return users.create(username, password or self.password, is_admin=is_admin)
 
-    def login(self, username="alice", password="correct horse", next_path=None, headers=None):
+    def login(self, username="alice", password=None, next_path=None, headers=None):
         """Post the login form and return the response."""
         url = "/login" + (f"?next={next_path}" if next_path else "")
-        return self._client.post(url, data={"username": username, "password": password},
+        return self._client.post(url, data={"username": username,
+                                            "password": password or self.password},
                                  headers=headers)
 
     def logout(self):

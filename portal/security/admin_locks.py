@@ -28,9 +28,12 @@ def lock(user, reason, duration, actor, actor_ip):
 
 
 def unlock(user, actor, actor_ip):
-    """Lift an admin lock and every policy lock, forgetting the failures that caused them."""
+    """Lift an admin lock and every policy lock, forgetting the failures that caused them.
+
+    It also ends the account's review: unlocking is what an admin does after looking.
+    """
     with database.atomic():  # budgets before the user row: the order of a sign-in's row locks
         budgets.reset_account(user.username)
-        User.update(lock_reason=None, locked_at=None, locked_until=None, locked_by=None)\
-            .where(User.id == user.id).execute()
+        User.update(lock_reason=None, locked_at=None, locked_until=None, locked_by=None,
+                    review_flagged_at=None).where(User.id == user.id).execute()
         audit.record(audit.UNLOCK, user.id, actor, actor_ip)

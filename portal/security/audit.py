@@ -10,6 +10,7 @@ from portal.models import bounded
 
 LOCK, UNLOCK, REVOKE_SESSION = "lock", "unlock", "revoke_session"
 POLICY_LOCK, POLICY_PERMANENT = "policy_lock", "policy_permanent"
+REVIEW_FLAG = "review_flag"  # locked by policy LOCKOUT_MAX_TEMPORARY times in a row
 POLICY_ACTOR = "policy"
 
 

@@ -18,14 +18,16 @@ UserRow = namedtuple("UserRow", ["id", "username", "is_admin", "created_at", "la
                                  "last_failure_at", "state"])
 LIST_COLUMNS = [User.id, User.username, User.is_admin, User.created_at, User.last_success_at,
                 User.last_failure_at, User.lock_reason, User.locked_at, User.locked_until,
-                User.locked_by]
+                User.locked_by, User.review_flagged_at]
 
 
 def state_of(user):
     """Return the LockState of one Account (its budget for unknown clients)."""
     found = budgets.unknown_client_budgets([user.username])
+    flagged_at = User.select(User.review_flagged_at).where(User.id == user.id).scalar()
     return policy.explain(user.admin_lock, found.get(user.username, policy.Budget()),
-                          clock.now(), policy.Policy.from_config(current_app.config))
+                          clock.now(), policy.Policy.from_config(current_app.config),
+                          flagged_at)
 
 
 def user_rows(search="", limit=LIST_LIMIT):
@@ -45,9 +47,16 @@ def with_states(rows):
     """Return UserRows of LIST_COLUMNS tuples, each with its LockState (one query for all)."""
     found = budgets.unknown_client_budgets(row[1] for row in rows)
     now, rules = clock.now(), policy.Policy.from_config(current_app.config)
-    return [UserRow(*row[:6], policy.explain(AdminLock(*row[6:]),
-                                             found.get(row[1], policy.Budget()), now, rules))
+    return [UserRow(*row[:6], policy.explain(AdminLock(*row[6:10]),
+                                             found.get(row[1], policy.Budget()), now, rules,
+                                             row[10]))
             for row in rows]
+
+
+def flagged_count():
+    """Return how many accounts are flagged for review (the admin's navigation shows it)."""
+    return User.select().where(User.review_flagged_at.is_null(False)).count()
+
 
 
 def locked_devices(user):

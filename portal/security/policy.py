@@ -5,10 +5,12 @@ Two kinds of budget are kept:
 - an account budget (one for unknown clients, and one per device that has signed
   in to the account before): after LOCKOUT_MAX_FAILURES consecutive failures it is
   locked for LOCKOUT_WAIT, each further lock LOCKOUT_WAIT_FACTOR times longer up to
-  LOCKOUT_MAX_WAIT; the lock after LOCKOUT_MAX_TEMPORARY temporary ones is permanent
-  (until an admin unlocks). Failures are forgotten LOCKOUT_RESET_AFTER after the
-  last one; a success resets the budget. Failures while locked are not counted, so
-  they never extend a lock.
+  LOCKOUT_MAX_WAIT. Every policy lock ends by itself: a stranger who keeps guessing
+  can delay the owner, never shut them out. After LOCKOUT_MAX_TEMPORARY locks in a
+  row the account is flagged for an administrator's review; only with
+  LOCKOUT_PERMANENT (off by default) is the lock after them permanent instead.
+  Failures are forgotten LOCKOUT_RESET_AFTER after the last one; a success resets
+  the budget. Failures while locked are not counted, so they never extend a lock.
 - an IP window: an address that has failed IP_MAX_FAILURES times within IP_WINDOW
   (counted from its first failure in the window) is throttled until the window ends.
 
@@ -35,6 +37,7 @@ class Policy:
     wait_factor: int = 2
     max_wait: timedelta = timedelta(hours=1)
     max_temporary: int = 5
+    permanent: bool = False
     reset_after: timedelta = timedelta(hours=12)
     ip_max_failures: int = 50
     ip_window: timedelta = timedelta(minutes=15)
@@ -48,6 +51,7 @@ class Policy:
                    wait_factor=config["LOCKOUT_WAIT_FACTOR"],
                    max_wait=config["LOCKOUT_MAX_WAIT"] * seconds,
                    max_temporary=config["LOCKOUT_MAX_TEMPORARY"],
+                   permanent=config["LOCKOUT_PERMANENT"],
                    reset_after=config["LOCKOUT_RESET_AFTER"] * seconds,
                    ip_max_failures=config["IP_MAX_FAILURES"],
                    ip_window=config["IP_WINDOW"] * seconds)
@@ -105,11 +109,16 @@ def after_failure(budget, now, policy):
     if failures % policy.max_failures:
         return counted
     lockouts = budget.lockouts + 1
-    if lockouts > policy.max_temporary:
+    if policy.permanent and lockouts > policy.max_temporary:
         return replace(counted, lockouts=lockouts, locked_at=now, locked_until=None,
                        permanent=True)
     return replace(counted, lockouts=lockouts, locked_at=now,
                    locked_until=now + lock_wait(lockouts, policy))
+
+
+def needs_review(before, after, policy):
+    """Return True when a failure made a lock that is LOCKOUT_MAX_TEMPORARY or more in a row."""
+    return just_locked(before, after) and after.lockouts >= policy.max_temporary
 
 
 def after_success():
@@ -173,17 +182,19 @@ class LockState:
     failures: int
     lockouts: int
     failures_left: int
-    next_wait: timedelta | None
-    temporary_left: int
+    next_wait: timedelta | None  # None: the next lock is permanent (LOCKOUT_PERMANENT)
+    temporary_left: int  # locks before the account is flagged (or, opted in, permanent)
     admin: "AdminLock"
+    flagged_at: datetime | None = None  # flagged for review since
+    permanent_opt_in: bool = False
 
 
-def explain(admin, budget, now, policy):
+def explain(admin, budget, now, policy, flagged_at=None):
     """Return the LockState of an account: the rule in force, when it ends, what comes next."""
     budget = forget_old(budget, now, policy)
     left = policy.max_failures - budget.failures % policy.max_failures
-    nxt = None if budget.lockouts >= policy.max_temporary else lock_wait(budget.lockouts + 1,
-                                                                         policy)
+    permanent_next = policy.permanent and budget.lockouts >= policy.max_temporary
+    nxt = None if permanent_next else lock_wait(budget.lockouts + 1, policy)
     if admin.holds(now):
         kind, since, until = "admin", admin.since, admin.until
     elif budget.permanent:
@@ -194,4 +205,4 @@ def explain(admin, budget, now, policy):
         kind, since, until = "open", None, None
     temporary_left = max(0, policy.max_temporary - budget.lockouts)
     return LockState(kind, since, until, budget.failures, budget.lockouts, left, nxt,
-                     temporary_left, admin)
+                     temporary_left, admin, flagged_at, policy.permanent)

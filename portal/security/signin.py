@@ -106,7 +106,7 @@ def confirm_password(user, password, client, request_id, device_id=None):
 
 def check(attempt, password):
     """Steps 1 and 2: return the reservation and the attempt's reason."""
-    rules = policy.Policy.from_config(current_app.config)
+    rules = rules_in_force()
     reservation = reserve(attempt, clock.now(), rules)
     if reservation.verdict == PROCEED:
         return reservation, verify(reservation.user, password)
@@ -206,9 +206,10 @@ def succeed(attempt, reservation):
     user, now = reservation.user, clock.now()
     take_back(reservation, attempt.client.ip)
     budgets.save(attempt.account, reservation.device, policy.after_success())
-    known_devices.remember(attempt.account, attempt.device_id or known_devices.ensure_id())
+    device_id = attempt.device_id or known_devices.ensure_id()
+    known_devices.remember(attempt.account, device_id)
     NOTE_SUCCESS.run(id=user.id, at=now)
-    return store.start(user, attempt.client.ip, attempt.client.user_agent)
+    return store.start(user, attempt.client.ip, attempt.client.user_agent, device_id)
 
 
 def fail(attempt, reservation):
@@ -222,7 +223,7 @@ def fail(attempt, reservation):
         locked_now = current.locked_at == after.locked_at and current.lockouts == after.lockouts
     NOTE_FAILURE.run(username=attempt.account, at=clock.now())
     if locked_now and reservation.user is not None:
-        apply_policy_lock(reservation.user, after, reservation.device)
+        apply_policy_lock(reservation.user, reservation.before, after, reservation.device)
 
 
 def take_back(reservation, ip):
@@ -230,12 +231,33 @@ def take_back(reservation, ip):
     budgets.take_back_window(policy.ip_window_key(ip), reservation.ip_window)
 
 
-def apply_policy_lock(user, budget, device):
-    """End the user's sessions and write the lock the policy just applied to the audit trail."""
-    store.end_all_for_user(user.id, "locked")
-    action = audit.POLICY_PERMANENT if budget.permanent else audit.POLICY_LOCK
+def apply_policy_lock(user, before, after, device):
+    """Apply a lock the policy just decided: audit it, end the locked device's sessions.
+
+    A lock of the unknown-clients budget says nothing of sessions that had already
+    signed in, so it ends none: otherwise anyone could sign the owner out by guessing
+    wrong five times. A known device's lock ends that device's sessions only.
+    """
+    if device != UNKNOWN_DEVICE:
+        store.end_all_on_device(user.id, device, "locked")
+    action = audit.POLICY_PERMANENT if after.permanent else audit.POLICY_LOCK
     audit.record(action, user.id, audit.POLICY_ACTOR, reason="device" if device else "account",
-                 until=budget.locked_until, failures=budget.failures)
+                 until=after.locked_until, failures=after.failures)
+    if policy.needs_review(before, after, rules_in_force()) and flag_for_review(user.id):
+        audit.record(audit.REVIEW_FLAG, user.id, audit.POLICY_ACTOR, failures=after.lockouts)
+
+
+def rules_in_force():
+    """Return the lockout policy of the current settings."""
+    return policy.Policy.from_config(current_app.config)
+
+
+def flag_for_review(user_id):
+    """Flag an account for an admin's review; return False when it already was."""
+    # RETURNING, not the row count: in a pipeline the count is unknown until the sync.
+    return bool(list(User.update(review_flagged_at=clock.now())
+                     .where(User.id == user_id, User.review_flagged_at.is_null())
+                     .returning(User.id).tuples().execute()))
 
 
 def rehash_if_needed(user, password):

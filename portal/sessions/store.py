@@ -41,16 +41,18 @@ class LiveSession:
 
 NEW_SESSION = CompiledQuery(lambda: Session.insert(
     id=arg("id"), user=arg("user"), created_at=arg("now"), last_seen_at=arg("now"),
-    expires_at=arg("expires_at"), ip=arg("ip"), user_agent=arg("user_agent")))
+    expires_at=arg("expires_at"), ip=arg("ip"), user_agent=arg("user_agent"),
+    device=arg("device")))
 
 
-def start(user, ip, user_agent):
-    """Create a new session for the Account and return it as a LiveSession."""
+def start(user, ip, user_agent, device=None):
+    """Create a new session for the Account (signed in from known-device id `device`)."""
     now = clock.now()
     session = LiveSession(uuid.uuid4().hex, now, now,
                           now + timedelta(seconds=current_app.config["SESSION_MAX_AGE"]), user)
     NEW_SESSION.run(id=session.id, user=user.id, now=now, expires_at=session.expires_at,
-                    ip=bounded(ip, IP_MAX), user_agent=bounded(user_agent, USER_AGENT_MAX))
+                    ip=bounded(ip, IP_MAX), user_agent=bounded(user_agent, USER_AGENT_MAX),
+                    device=device)
     return session
 
 
@@ -117,6 +119,14 @@ def end_all_for_user(user_id, reason, keep=None):
     if keep is not None:
         query = query.where(Session.id != keep)
     return query.execute()
+
+
+def end_all_on_device(user_id, device, reason):
+    """End every live session of a user that signed in from this known device."""
+    return (Session.update(ended_at=clock.now(), end_reason=reason)
+            .where(Session.user == user_id, Session.device == device,
+                   Session.ended_at.is_null())
+            .execute())
 
 
 def end_own(user_id, session_id, reason):

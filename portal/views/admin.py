@@ -33,6 +33,19 @@ from portal.web.htmx import render_page_or_partial
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+@bp.before_app_request
+def count_reviews():
+    """Give an admin's full pages the number of accounts flagged for review (navigation).
+
+    Counted before the view rather than while rendering, so an error page (the database
+    gone, say) never runs a query.
+    """
+    user = g.get("user")
+    page = request.method == "GET" and request.endpoint != "static" and not is_htmx()
+    if page and user is not None and user.is_admin:
+        g.review_count = lock_states.flagged_count()
+
+
 @bp.app_template_global()
 def ip_filter_prefix(filters):
     """Return the history URL of these filters with `ip=` last, for the value to follow."""

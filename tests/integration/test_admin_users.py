@@ -86,7 +86,10 @@ def test_user_page_lists_the_failures_that_caused_the_lock(admin, client):
     admin.login("root")
     page = client.get("/admin/users/alice").get_data(as_text=True)
     assert "Failures that led to the lock" in page
-    assert "5 consecutive failed sign-ins" in page and "temporary lock 1" in page
+    assert "5 consecutive failed sign-ins" in page and "lock 1 in a row" in page
+    words = " ".join(page.split())
+    assert "4 more before the account is flagged for review" in words
+    assert "It ends no session" in words
 
 
 def test_htmx_lock_and_unlock_return_the_row(admin, client):

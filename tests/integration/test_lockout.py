@@ -60,17 +60,32 @@ def test_locked_account_reads_like_a_wrong_password(auth, client):
         unknown.replace("nobody", "N").split("csrf")[-1]
 
 
-def test_policy_lock_ends_every_session_at_once(app, auth, client):
+def test_a_lock_from_unknown_clients_signs_nobody_out(app, auth, client):
     auth.create()
     auth.login()
     other = app.test_client()
     for _ in range(3):
         other.post("/login", data={"username": "alice", "password": "wrong"})
-    assert client.get("/account/sessions").status_code == 302
+    assert client.get("/account/sessions").status_code == 200  # the owner is still in
     with app.app_context():
-        assert Session.get().end_reason == "locked"
+        assert Session.get().ended_at is None
         event = AuditEvent.get()
         assert (event.action, event.actor, event.failures) == ("policy_lock", "policy", 3)
+
+
+def test_a_known_devices_lock_ends_that_devices_sessions_only(app, auth, client):
+    auth.create()
+    auth.login()  # this browser becomes a known device, signed in
+    laptop = app.test_client()
+    laptop.post("/login", data={"username": "alice", "password": auth.password})
+    assert laptop.get("/account/sessions").status_code == 200
+    client.post("/logout")
+    fail(auth, 3)  # the first browser, now signed out, locks its own device budget
+    assert laptop.get("/account/sessions").status_code == 200
+    auth.login()  # refused: this device is locked
+    with app.app_context():
+        ended = {s.end_reason for s in Session.select()}
+    assert ended == {"logout", None}
 
 
 def test_lock_ends_on_time_and_failures_while_locked_do_not_extend_it(app, auth, later):
@@ -94,9 +109,35 @@ def test_second_lock_lasts_twice_as_long(auth, later):
     assert auth.login().status_code == 302
 
 
-@pytest.mark.settings(LOCKOUT_MAX_TEMPORARY=1)
-def test_lock_becomes_permanent_until_an_admin_unlocks(app, auth, client, later):
-    auth.create("root", "correct horse", is_admin=True)
+@pytest.mark.settings(LOCKOUT_MAX_TEMPORARY=2)
+def test_repeated_locks_flag_the_account_and_still_end(app, auth, client, later):
+    auth.create("root", is_admin=True)
+    auth.create()
+    start = 0
+    for wait in (60, 120, 240, 480):
+        later(start)
+        fail(auth, 3)
+        start += wait
+    with app.app_context():
+        assert FailureBudget.select().where(FailureBudget.permanent).count() == 0
+        actions = [e.action for e in AuditEvent.select().order_by(AuditEvent.id)]
+    assert actions == ["policy_lock"] * 2 + ["review_flag"] + ["policy_lock"] * 2
+    later(start - 1)
+    assert auth.login().status_code == 200  # the fourth lock still runs
+    later(start)
+    assert auth.login().status_code == 302  # ...and ends by itself
+    auth.logout()
+    auth.login("root")
+    page = client.get("/admin/users/alice").get_data(as_text=True)
+    assert "Flagged for review" in page and "1 to review" in page
+    client.post("/admin/users/alice/unlock")
+    page = client.get("/admin/users/alice").get_data(as_text=True)
+    assert "Flagged for review" not in page and "to review" not in page
+
+
+@pytest.mark.settings(LOCKOUT_MAX_TEMPORARY=1, LOCKOUT_PERMANENT=True)
+def test_opted_in_lock_becomes_permanent_until_an_admin_unlocks(app, auth, client, later):
+    auth.create("root", is_admin=True)
     auth.create()
     fail(auth, 3)
     later(60)
@@ -109,7 +150,7 @@ def test_lock_becomes_permanent_until_an_admin_unlocks(app, auth, client, later)
 
 
 def test_admins_are_not_exempt(auth):
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", is_admin=True)
     fail(auth, 3, "root")
     assert auth.login("root").status_code == 200
 

@@ -45,16 +45,29 @@ def test_each_further_lock_doubles_up_to_the_maximum():
     assert waits == [5 * MIN, 10 * MIN, 20 * MIN, 40 * MIN, 60 * MIN]
 
 
-def test_the_lock_after_max_temporary_ones_is_permanent():
+def test_a_policy_lock_always_ends_by_itself_by_default():
+    budget, now, flagged = Budget(), T0, []
+    for _ in range(50):
+        before = fail(budget, 4, now)
+        budget = policy.after_failure(before, now, POLICY)
+        flagged.append(policy.needs_review(before, budget, POLICY))
+        assert not budget.permanent and budget.locked_until - now <= timedelta(hours=1)
+        now = budget.locked_until
+    assert not policy.is_locked(budget, now)
+    assert flagged == [False] * 4 + [True] * 46  # from the fifth lock in a row on
+
+
+def test_with_the_opt_in_the_lock_after_max_temporary_ones_is_permanent():
+    rules = Policy(permanent=True)
     budget, now = Budget(), T0
     for _ in range(5):
-        budget = fail(budget, 5, now)
+        budget = fail(budget, 5, now, rules)
         now = budget.locked_until
     assert not budget.permanent
-    budget = fail(budget, 5, now)
+    budget = fail(budget, 5, now, rules)
     assert budget.permanent and budget.locked_until is None
     assert policy.is_locked(budget, now + timedelta(days=365))
-    assert policy.forget_old(budget, now + timedelta(days=365), POLICY) == budget
+    assert policy.forget_old(budget, now + timedelta(days=365), rules) == budget
 
 
 def test_failures_are_forgotten_reset_after_the_last_one():
@@ -91,9 +104,10 @@ def test_wait_factor_one_keeps_locks_equal():
 def test_policy_from_config():
     config = {"LOCKOUT_MAX_FAILURES": 3, "LOCKOUT_WAIT": 60, "LOCKOUT_WAIT_FACTOR": 3,
               "LOCKOUT_MAX_WAIT": 600, "LOCKOUT_MAX_TEMPORARY": 2, "LOCKOUT_RESET_AFTER": 7200,
-              "IP_MAX_FAILURES": 10, "IP_WINDOW": 300}
+              "LOCKOUT_PERMANENT": True, "IP_MAX_FAILURES": 10, "IP_WINDOW": 300}
     rules = Policy.from_config(config)
     assert rules.max_failures == 3 and rules.wait == MIN and rules.ip_window == 5 * MIN
+    assert rules.permanent
 
 
 def test_ip_is_throttled_after_max_failures_in_the_window():
