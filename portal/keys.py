@@ -36,20 +36,31 @@ def key_id(master):
 
 
 def install(app):
-    """Replace the master secret in app.config by the derived keys; refuse a missing one."""
+    """Replace the master secret in app.config by the derived keys; refuse a missing one.
+
+    With SECRET_KEY_PREVIOUS, every key derived from it still verifies (and none signs):
+    JWTs by their `kid`, the Flask session through Flask's SECRET_KEY_FALLBACKS, CSRF
+    tokens and device cookies through itsdangerous key lists (the newest, last, signs).
+    So a rotation signs nobody out, drops no form and forgets no device.
+    """
     master = app.config.get("SECRET_KEY") or throwaway_secret_for_cli(app)
     config.check_secret("SECRET_KEY", master)
-    keyring = {key_id(master): derive(master, LABELS["JWT_KEY"])}
+    masters = [master]
     previous = app.config.get("SECRET_KEY_PREVIOUS")
     if previous:
         config.check_secret("SECRET_KEY_PREVIOUS", previous)
-        keyring[key_id(previous)] = derive(previous, LABELS["JWT_KEY"])
+        masters.insert(0, previous)
+
+    def oldest_to_newest(use):
+        return [derive(secret, LABELS[use]) for secret in masters]
+
     app.config.update(
         SECRET_KEY=derive(master, LABELS["SECRET_KEY"]),
-        WTF_CSRF_SECRET_KEY=derive(master, LABELS["WTF_CSRF_SECRET_KEY"]),
-        DEVICE_KEY=derive(master, LABELS["DEVICE_KEY"]),
+        SECRET_KEY_FALLBACKS=oldest_to_newest("SECRET_KEY")[:-1],
+        WTF_CSRF_SECRET_KEY=oldest_to_newest("WTF_CSRF_SECRET_KEY"),
+        DEVICE_KEY=oldest_to_newest("DEVICE_KEY"),
         JWT_KID=key_id(master),
-        JWT_KEYRING=keyring,
+        JWT_KEYRING={key_id(secret): derive(secret, LABELS["JWT_KEY"]) for secret in masters},
         SECRET_KEY_PREVIOUS=None,
     )
 

@@ -136,20 +136,24 @@ def of(user_id, attempts_shown=ATTEMPTS_SHOWN):
     return Activity(lists[LIVE], lists[ENDED], lists[ATTEMPT], live_count)
 
 
-def failures_since_previous_success(user_id, signed_in_at, recent):
-    """Count failures against an account since the success before the one at `signed_in_at`.
+def failures_since_previous_success(user_id, session_id, signed_in_at, recent):
+    """Count failures against an account since the success before the one that started
+    session `session_id` at `signed_in_at`.
 
     `recent` is the account's latest attempts, newest first (`of`): usually the
-    previous success is among them and no query is needed.
+    previous success is among them and no query is needed. (An attempt's time is when
+    it began, so the success that started the session is older than the session.)
     """
     for index, attempt in enumerate(recent):
-        if attempt.outcome == SUCCESS and attempt.at < signed_in_at:
+        if attempt.outcome == SUCCESS and attempt.session != session_id \
+                and attempt.at < signed_in_at:
             return sum(1 for newer in recent[:index] if newer.outcome == FAILURE)
     if len(recent) < ATTEMPTS_SHOWN:  # that was every attempt there is: no earlier success
         return sum(1 for attempt in recent if attempt.outcome == FAILURE)
     previous = (LoginAttempt.select(LoginAttempt.at)
                 .where(LoginAttempt.user == user_id, LoginAttempt.outcome == SUCCESS,
-                       LoginAttempt.at < signed_in_at)
+                       LoginAttempt.at < signed_in_at,
+                       LoginAttempt.session.is_null() | (LoginAttempt.session != session_id))
                 .order_by(LoginAttempt.at.desc()).limit(1).scalar())
     failures = LoginAttempt.select().where(LoginAttempt.user == user_id,
                                            LoginAttempt.outcome == FAILURE)

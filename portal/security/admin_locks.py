@@ -1,4 +1,4 @@
-"""Administrators' locks: lock an account on every device, and unlock it."""
+"""Administrators' actions on an account: lock it on every device, unlock it, end a session."""
 
 from datetime import timedelta
 
@@ -37,3 +37,12 @@ def unlock(user, actor, actor_ip):
         User.update(lock_reason=None, locked_at=None, locked_until=None, locked_by=None,
                     review_flagged_at=None).where(User.id == user.id).execute()
         audit.record(audit.UNLOCK, user.id, actor, actor_ip)
+
+
+def revoke_session(user, session_id, actor, actor_ip):
+    """End one live session of the user, on the audit trail; return False when none ended."""
+    with database.atomic():
+        if not store.end_own(user.id, session_id, "revoked_by_admin"):
+            return False
+        audit.record(audit.REVOKE_SESSION, user.id, actor, actor_ip)
+    return True

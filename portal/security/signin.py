@@ -27,6 +27,7 @@ from portal.accounts import users
 from portal.accounts.users import Account
 from portal.db import CompiledQuery
 from portal.db import arg
+from portal.db import database
 from portal.history import attempts
 from portal.models import TYPED_USERNAME_MAX
 from portal.models import UNKNOWN_DEVICE
@@ -58,6 +59,7 @@ class Reservation:
     """What step 1 decided, and the budget and window values step 3 needs."""
 
     verdict: str
+    pending: attempts.Pending
     user: Account | None = None
     device: str = UNKNOWN_DEVICE
     before: policy.Budget | None = None
@@ -86,35 +88,53 @@ def check_credentials(typed_username, password, client, request_id, device_id=No
     """Sign in under the lockout policy: record the attempt, start a session on success."""
     attempt = Attempt(typed_username, account_key(typed_username), client, device_id,
                       request_id)
-    reservation, reason = check(attempt, password)
-    session = settle(attempt, reason, reservation)
+    reservation = reserve(attempt, clock.now(), rules_in_force())
+    try:
+        reason = check(reservation, password)
+        session = settle(attempt, reason, reservation)
+    finally:
+        # After the settlement committed, or failed and left the row reading `error`:
+        # either way the line says what the history says.
+        reservation.pending.log()
     return Outcome(session.user if session else None, reason, reservation.retry_after, session)
 
 
 def confirm_password(user, password, client, request_id, device_id=None):
     """Check a signed-in user's password (to change it); failures count like sign-in ones."""
     attempt = Attempt(user.username, user.username, client, device_id, request_id)
-    reservation, reason = check(attempt, password)
-    if reason != attempts.OK:
+    reservation = reserve(attempt, clock.now(), rules_in_force())
+    try:
+        reason = check(reservation, password)
+        if reason == attempts.OK:
+            with db.transaction():
+                take_back(reservation, client.ip)
+                budgets.save(user.username, reservation.device, policy.after_success())
+                reservation.pending.drop()  # a confirmed password is no sign-in
+            return True
         settle(attempt, reason, reservation)
-        return False
-    with db.transaction():
-        take_back(reservation, client.ip)
-        budgets.save(user.username, reservation.device, policy.after_success())
-    return True
+    except BaseException:
+        reservation.pending.log()
+        raise
+    reservation.pending.log()
+    return False
 
 
-def check(attempt, password):
-    """Steps 1 and 2: return the reservation and the attempt's reason."""
-    rules = rules_in_force()
-    reservation = reserve(attempt, clock.now(), rules)
+def change_password(user, password, keep_session):
+    """Store a new password and end the user's other sessions: both or neither."""
+    with database.atomic():
+        users.change_password(user, password)
+        store.end_all_for_user(user.id, "password_changed", keep=keep_session)
+
+
+def check(reservation, password):
+    """Step 2 (password check) of a reservation: return the attempt's reason."""
     if reservation.verdict == PROCEED:
-        return reservation, verify(reservation.user, password)
+        return verify(reservation.user, password)
     if reservation.verdict == attempts.LOCKED:
         passwords.verify_dummy(password)  # a locked account answers as slowly as any other
         if reservation.user is None:
-            return reservation, attempts.UNKNOWN_USER
-    return reservation, reservation.verdict
+            return attempts.UNKNOWN_USER
+    return reservation.verdict
 
 
 def reserve(attempt, now, rules):
@@ -123,13 +143,16 @@ def reserve(attempt, now, rules):
     # and so makes these durable too: this commit need not wait (one flush of the log
     # per sign-in instead of two).
     with db.transaction(asynchronous_commit=True):
+        # Recorded in the same transaction as the advance failure: the two stand or
+        # fall together, so the counters never run ahead of the history.
+        pending = attempts.Pending(attempt.typed, attempt.client, attempt.request_id)
         # Always one lookup of the account, whatever was typed and whatever stops the
         # attempt: unknown names cost what known ones cost.
         ip_key = policy.ip_window_key(attempt.client.ip)
         window = budgets.load_window(ip_key)
         if policy.ip_throttled(window, now, rules):
             retry = policy.ip_retry_after(policy.ip_current(window, now, rules), now, rules)
-            return Reservation(attempts.THROTTLED, find_user(attempt.account),
+            return Reservation(attempts.THROTTLED, pending, find_user(attempt.account),
                                retry_after=retry)
         window = policy.ip_after_failure(window, now, rules)
         budgets.save_window(ip_key, window)
@@ -138,10 +161,10 @@ def reserve(attempt, now, rules):
         budget, user = budget_and_user_under_row_lock(attempt.account, device)
         before = policy.forget_old(budget, now, rules)
         if (user and user.admin_lock.holds(now)) or policy.is_locked(before, now):
-            return Reservation(attempts.LOCKED, user, device=device, ip_window=window)
+            return Reservation(attempts.LOCKED, pending, user, device=device, ip_window=window)
         after = policy.after_failure(before, now, rules)
         budgets.save(attempt.account, device, after)
-        return Reservation(PROCEED, user, device, before, after, window)
+        return Reservation(PROCEED, pending, user, device, before, after, window)
 
 
 # Every sign-in runs these; they are compiled once (portal.db.CompiledQuery).
@@ -196,8 +219,7 @@ def settle(attempt, reason, reservation):
         else:
             session = None
             fail(attempt, reservation)
-        attempts.record(attempt.typed, reservation.user, reason, attempt.client,
-                        attempt.request_id, session.id if session else None)
+        reservation.pending.finish(reason, reservation.user, session.id if session else None)
     return session
 
 

@@ -14,6 +14,7 @@ from portal.sessions import cookies
 from portal.sessions import store
 from portal.sessions import tokens
 from portal.web import htmx
+from portal.web import security_events
 
 COOKIE_NAME = "portal_session"
 
@@ -35,7 +36,11 @@ def load_current_user():
     if request.endpoint == "static":
         return
     token = request.cookies.get(cookie_name())
-    claims = tokens.read(token)
+    try:
+        claims = tokens.read(token)
+    except tokens.Rejected as rejected:
+        security_events.record(security_events.TOKEN_REJECTED, rejected.reason)
+        claims = None
     session = claims and store.find_active(claims["jti"], _user_id(claims["sub"]))
     if not session:
         g.clear_cookie = bool(token)
@@ -92,6 +97,7 @@ def admin_required(view):
     @login_required
     def wrapped(**kwargs):
         if not g.user.is_admin:
+            security_events.record(security_events.FORBIDDEN, "admin_only")
             abort(403)
         return view(**kwargs)
     return wrapped

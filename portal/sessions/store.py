@@ -18,6 +18,7 @@ from portal.accounts import users
 from portal.accounts.users import Account
 from portal.db import CompiledQuery
 from portal.db import arg
+from portal.db import database
 from portal.models import IP_MAX
 from portal.models import USER_AGENT_MAX
 from portal.models import Session
@@ -140,11 +141,12 @@ def end_own(user_id, session_id, reason):
 def report(user_id, session_id):
     """Flag a session of this user as "not me" and end it; return False when not theirs."""
     now = clock.now()
-    flagged = (Session.update(reported_at=now)
-               .where(Session.id == session_id, Session.user == user_id).execute())
-    if flagged:
-        (Session.update(ended_at=now, end_reason="reported")
-         .where(Session.id == session_id, Session.ended_at.is_null()).execute())
+    with database.atomic():
+        flagged = (Session.update(reported_at=now)
+                   .where(Session.id == session_id, Session.user == user_id).execute())
+        if flagged:
+            (Session.update(ended_at=now, end_reason="reported")
+             .where(Session.id == session_id, Session.ended_at.is_null()).execute())
     return bool(flagged)
 
 

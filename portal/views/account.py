@@ -7,7 +7,6 @@ from flask import redirect
 from flask import render_template
 from flask import url_for
 
-from portal.accounts import users
 from portal.history import activity
 from portal.security import known_devices
 from portal.security import signin
@@ -38,7 +37,7 @@ def sessions_context():
             "current_id": g.session.id, "ended": listed.ended,
             "attempts": listed.attempts,
             "failures_since": activity.failures_since_previous_success(
-                user_id, g.session.created_at, listed.attempts)}
+                user_id, g.session.id, g.session.created_at, listed.attempts)}
 
 
 @bp.post("/sessions/<session_id>/revoke")
@@ -82,8 +81,7 @@ def password():
     if form.validate_on_submit():
         if signin.confirm_password(g.user, form.current.data or "", client.current(),
                                    logs.request_id(), known_devices.current_id()):
-            users.change_password(g.user, form.new.data)
-            store.end_all_for_user(g.user.id, "password_changed", keep=g.session.id)
+            signin.change_password(g.user, form.new.data, keep_session=g.session.id)
             return render_template("account/password_changed.html")
         wrong_current = True
     status = 400 if form.errors or wrong_current else 200

@@ -148,9 +148,8 @@ def unlock_user(username):
 def revoke_session(username, session_id):
     """Sign out one session of a user at once, on the audit trail."""
     user = user_or_404(username)
-    if not store.end_own(user.id, session_id, "revoked_by_admin"):
+    if not admin_locks.revoke_session(user, session_id, g.user.username, client.current().ip):
         abort(404)
-    audit.record(audit.REVOKE_SESSION, user.id, g.user.username, client.current().ip)
     return redirect(url_for("admin.user_detail", username=user.username))
 
 

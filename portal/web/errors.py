@@ -1,13 +1,16 @@
 """One renderer for every error page; never a stack trace to the user."""
 
 from flask import render_template
+from flask import request
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.exceptions import ServiceUnavailable
 
 from portal import availability
+from portal.web import security_events
 
 PAGES = (400, 403, 404, 405, 413, 429, 500, 503)
 
@@ -15,6 +18,7 @@ PAGES = (400, 403, 404, 405, 413, 429, 500, 503)
 def register_errorhandlers(app):
     """Render templates/errors/<code>.html for HTTP errors, 503 when the database is down."""
     app.register_error_handler(CSRFError, render_csrf_error)
+    app.register_error_handler(RequestEntityTooLarge, render_too_large)
     app.register_error_handler(HTTPException, render_error)
     for error in availability.UNAVAILABLE:
         app.register_error_handler(error, database_unavailable(app))
@@ -34,8 +38,16 @@ def render_error(error):
 
 
 def render_csrf_error(error):
-    """Explain an expired or missing form token; nothing was done or recorded."""
+    """Explain an expired or missing form token; nothing was done, it is logged."""
+    security_events.record(security_events.CSRF_FAILED, error.description)
     return render_template("errors/csrf.html", error=error), 400
+
+
+def render_too_large(error):
+    """Log a body refused by the size limits, and say so."""
+    security_events.record(security_events.TOO_LARGE, f"over {request.max_content_length} bytes"
+                           if request.content_length else "form too large")
+    return render_error(error)
 
 
 def database_unavailable(app):

@@ -43,7 +43,10 @@ def request_id():
 def echo_request_id(response):
     """Let the client quote the id when it reports a problem; say how long the server took."""
     response.headers["X-Request-ID"] = request_id()
-    if "started" in g:
+    # How long the server took tells a stranger which names exist and how hard a
+    # password was checked: admins only.
+    user = g.get("user")
+    if "started" in g and user is not None and user.is_admin:
         elapsed = (time.perf_counter() - g.started) * 1000
         response.headers["Server-Timing"] = f"app;dur={elapsed:.2f}"
     return response

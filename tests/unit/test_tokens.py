@@ -1,4 +1,4 @@
-"""Tokens: one algorithm, every claim required, anything odd is simply not signed in."""
+"""Tokens: one algorithm, every claim required; anything odd is refused, with its reason."""
 
 import base64
 import json
@@ -44,28 +44,41 @@ def test_header_names_key_and_type(ctx):
     assert header == {"alg": "HS256", "kid": ctx.config["JWT_KID"], "typ": tokens.TOKEN_TYPE}
 
 
+def refused(token):
+    """Return why read() refuses the token (it must)."""
+    with pytest.raises(tokens.Rejected) as caught:
+        tokens.read(token)
+    return caught.value.reason
+
+
 @pytest.mark.parametrize("claim", tokens.REQUIRED_CLAIMS)
 def test_every_claim_is_required(ctx, claim):
-    assert tokens.read(forge(ctx, drop=[claim])) is None
+    assert refused(forge(ctx, drop=[claim])) in ("missing_claim", "lifetime_too_long")
 
 
-@pytest.mark.parametrize("claims", [
-    {"exp": int(time.time()) - 1},
-    {"nbf": int(time.time()) + 3600},
-    {"iss": "someone-else"},
-    {"aud": "another-app"},
-    {"aud": ["portal", "another-app"]},
+def test_an_expired_token_is_simply_none(ctx):
+    assert tokens.read(forge(ctx, {"exp": int(time.time()) - 1})) is None
+
+
+@pytest.mark.parametrize(("claims", "reason"), [
+    ({"nbf": int(time.time()) + 3600}, "not_yet_valid"),
+    ({"iss": "someone-else"}, "wrong_issuer"),
+    ({"aud": "another-app"}, "wrong_audience"),
+    ({"aud": ["portal", "another-app"]}, "wrong_audience"),
+    # Signed with our key but living longer than TOKEN_TTL: we never issue that.
+    ({"exp": int(time.time()) + 24 * 3600}, "lifetime_too_long"),
+    ({"iat": time.time()}, "lifetime_too_long"),
 ])
-def test_wrong_claims_are_refused(ctx, claims):
-    assert tokens.read(forge(ctx, claims)) is None
+def test_wrong_claims_are_refused(ctx, claims, reason):
+    assert refused(forge(ctx, claims)) == reason
 
 
 def test_other_key_other_kid_and_other_type_are_refused(ctx):
-    assert tokens.read(forge(ctx, key=b"k" * 32)) is None
-    assert tokens.read(forge(ctx, headers={"kid": "0000000000000000"})) is None
-    assert tokens.read(forge(ctx, headers={"typ": "JWT"})) is None
+    assert refused(forge(ctx, key=b"k" * 32)) == "bad_signature"
+    assert refused(forge(ctx, headers={"kid": "0000000000000000"})) == "unknown_key"
+    assert refused(forge(ctx, headers={"typ": "JWT"})) == "wrong_type"
     own_key, _ = key_and_kid(ctx)
-    assert tokens.read(forge(ctx, alg="HS512", key=own_key * 2)) is None
+    assert refused(forge(ctx, alg="HS512", key=own_key * 2)) == "wrong_algorithm"
 
 
 def test_unsigned_alg_none_token_is_refused(ctx):
@@ -73,12 +86,16 @@ def test_unsigned_alg_none_token_is_refused(ctx):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
     good = jwt.decode(tokens.issue(1, "s"), options={"verify_signature": False})
     header = {"alg": "none", "kid": ctx.config["JWT_KID"], "typ": tokens.TOKEN_TYPE}
-    assert tokens.read(f"{part(header)}.{part(good)}.") is None
+    assert refused(f"{part(header)}.{part(good)}.") == "wrong_algorithm"
 
 
-@pytest.mark.parametrize("garbage", ["", "x", "a.b.c", "é.é.é", "\x00", "e30.e30.", "x" * 5000])
-def test_malformed_tokens_are_none(ctx, garbage):
-    assert tokens.read(garbage) is None
+def test_no_token_is_none(ctx):
+    assert tokens.read("") is None and tokens.read(None) is None
+
+
+@pytest.mark.parametrize("garbage", ["x", "a.b.c", "é.é.é", "\x00", "e30.e30.", "x" * 5000])
+def test_malformed_tokens_are_refused(ctx, garbage):
+    assert refused(garbage) in ("malformed", "too_long", "wrong_algorithm")
 
 
 def test_tampered_payload_is_refused(ctx):
@@ -86,7 +103,7 @@ def test_tampered_payload_is_refused(ctx):
     claims = json.loads(base64.urlsafe_b64decode(body + "=="))
     claims["sub"] = "2"
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    assert tokens.read(f"{head}.{forged}.{sig}") is None
+    assert refused(f"{head}.{forged}.{sig}") == "bad_signature"
 
 
 def test_previous_secret_still_verifies_during_rotation(tmp_path):
@@ -102,7 +119,7 @@ def test_previous_secret_still_verifies_during_rotation(tmp_path):
             jwt.get_unverified_header(token)["kid"]
     without = create_app({**TEST_SETTINGS, "DATABASE_URL": url, "SECRET_KEY": "n" * 40})
     with without.app_context():
-        assert tokens.read(token) is None
+        assert refused(token) == "unknown_key"
 
 
 def later(monkeypatch, seconds):
@@ -124,6 +141,6 @@ def test_a_refused_token_is_not_remembered(ctx):
     # Not valid for two more seconds; valid once they have passed (no leeway in tests).
     starts = int(time.time()) + 2
     early = forge(ctx, {"nbf": starts, "iat": starts})
-    assert tokens.read(early) is None
+    assert refused(early) == "not_yet_valid"
     time.sleep(starts - time.time() + 0.05)
     assert tokens.read(early)["jti"] == "abc"
