@@ -114,12 +114,13 @@ class AuthActions:
     def __init__(self, app, client):
         self._app, self._client = app, client
 
-    def create(self, username="alice", password="correct horse", is_admin=False):
+    def create(self, username="alice", password="correct horse battery", is_admin=False):
         """Create a user directly and return it."""
         with self._app.app_context():
             return users.create(username, password, is_admin=is_admin)
 
-    def login(self, username="alice", password="correct horse", next_path=None, headers=None):
+    def login(self, username="alice", password="correct horse battery", next_path=None,
+              headers=None):
         """Post the login form and return the response."""
         url = "/login" + (f"?next={next_path}" if next_path else "")
         return self._client.post(url, data={"username": username, "password": password},

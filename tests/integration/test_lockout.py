@@ -96,7 +96,7 @@ def test_second_lock_lasts_twice_as_long(auth, later):
 
 @pytest.mark.settings(LOCKOUT_MAX_TEMPORARY=1)
 def test_lock_becomes_permanent_until_an_admin_unlocks(app, auth, client, later):
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     auth.create()
     fail(auth, 3)
     later(60)
@@ -109,7 +109,7 @@ def test_lock_becomes_permanent_until_an_admin_unlocks(app, auth, client, later)
 
 
 def test_admins_are_not_exempt(auth):
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     fail(auth, 3, "root")
     assert auth.login("root").status_code == 200
 
@@ -121,8 +121,8 @@ def test_known_device_keeps_its_own_budget(app, auth, client):
     attacker = app.test_client()
     for _ in range(4):
         attacker.post("/login", data={"username": "alice", "password": "wrong"})
-    assert attacker.post("/login", data={"username": "alice", "password": "correct horse"}) \
-        .status_code == 200
+    assert attacker.post("/login", data={"username": "alice",
+                                         "password": "correct horse battery"}).status_code == 200
     assert auth.login().status_code == 302  # the owner's browser still gets in
     fail(auth, 3)
     assert auth.login().status_code == 200  # ...within its own budget
