@@ -33,7 +33,8 @@ def ensure_admin(app):
         schema.upgrade()
         if users.admin_exists():
             return
-        password = secrets.token_urlsafe(12)
+        # 6 random bits a character, and never shorter than the minimum length in force.
+        password = secrets.token_urlsafe(48)[:max(16, app.config["PASSWORD_MIN_LENGTH"])]
         users.create("admin", password, is_admin=True)
     print(f"\n  Created the first administrator.\n  username: admin\n  password: {password}\n"
           "  (shown only this once: keep it somewhere safe)\n", flush=True)

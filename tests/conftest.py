@@ -111,7 +111,7 @@ def runner(app):
 class AuthActions:
     """Create users and sign in or out through the real routes."""
 
-    password = "correct horse"  # what create() and login() use unless told otherwise
+    password = "correct horse battery"  # what create() and login() use unless told otherwise
 
     def __init__(self, app, client):
         self._app, self._client = app, client

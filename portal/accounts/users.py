@@ -1,5 +1,8 @@
 """Accounts: create with a checked name and password, find by name, change the password.
 
+Every new password passes `check_password`, the one place the password rule lives;
+sign-in never applies it, so passwords set under an older rule keep working.
+
 An account is read as an `Account`, a frozen value: the columns a request and a sign-in
 need, with the admin lock stored on the row. Nothing writes through it.
 """
@@ -8,9 +11,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from peewee import IntegrityError
 
 from portal import clock
+from portal.accounts import blocklist
 from portal.accounts import passwords
 from portal.db import database
 from portal.models import TYPED_USERNAME_MAX
@@ -18,8 +23,10 @@ from portal.models import USERNAME_MAX
 from portal.models import User
 
 USERNAME = re.compile(rf"[a-z0-9][a-z0-9._@-]{{0,{USERNAME_MAX - 1}}}")
-PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
+PRODUCT_NAME = "portal"
+# A shorter name is too likely to occur by chance in a long passphrase ("al", "bob").
+NAME_MATCH_MIN = 4
 
 
 @dataclass(frozen=True)
@@ -70,10 +77,49 @@ def check_username(username):
                         "a-z 0-9 . _ @ -, starting with a letter or digit.")
 
 
-def check_password(password):
-    """Raise UserError unless the password has a sensible length."""
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise UserError(f"The password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long.")
+class PasswordError(UserError):
+    """A new password breaks the rule; `code` names which part, for a template to word."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def password_problem(password, username, min_length):
+    """Return why a new password is refused ("length", "common", "contains_name"), or None.
+
+    Length counts code points as typed, with no composition rules (NIST SP 800-63B-4).
+    """
+    if not min_length <= len(password) <= PASSWORD_MAX:
+        return "length"
+    if blocklist.is_common(password):
+        return "common"
+    typed = blocklist.comparable(password)
+    if any(name in typed for name in context_names(username)):
+        return "contains_name"
+    return None
+
+
+def context_names(username):
+    """Return what a password must not contain: the product, the username and its local part."""
+    names = {PRODUCT_NAME, username, username.partition("@")[0]}
+    return [name for name in names if len(name) >= NAME_MATCH_MIN]
+
+
+PASSWORD_MESSAGES = {
+    "length": "The password must be {min} to {max} characters long.",
+    "common": "That password is on a list of common and breached passwords: choose another.",
+    "contains_name": f"The password must not contain the username or {PRODUCT_NAME!r}.",
+}
+
+
+def check_password(password, username):
+    """Raise PasswordError unless the password may be set for the (normalised) username."""
+    min_length = current_app.config["PASSWORD_MIN_LENGTH"]
+    code = password_problem(password, username, min_length)
+    if code is not None:
+        raise PasswordError(code, PASSWORD_MESSAGES[code].format(min=min_length,
+                                                                 max=PASSWORD_MAX))
 
 
 def normalize_username(typed):
@@ -96,7 +142,7 @@ def create(username, password, is_admin=False):
     """Create and return an Account; raise UserError for a bad or taken name."""
     username = normalize_username(username)
     check_username(username)
-    check_password(password)
+    check_password(password, username)
     try:
         with database.atomic():
             user = User.create(username=username, is_admin=is_admin, created_at=clock.now(),
@@ -107,13 +153,13 @@ def create(username, password, is_admin=False):
 
 
 def change_password(account, password):
-    """Store a new password for the account."""
-    check_password(password)
+    """Store a new password for the account; raise PasswordError when the rule refuses it."""
+    check_password(password, account.username)
     store_hash(account, passwords.hash_password(password))
 
 
 def store_hash(account, password_hash):
-    """Replace the account's password hash."""
+    """Replace the account's hash, unchecked: for a rehash at sign-in, not a new password."""
     User.update(password_hash=password_hash).where(User.id == account.id).execute()
 
 

@@ -77,7 +77,7 @@ def sessions_changed():
 @login_required
 def password():
     """Change the password (the current one is required); other sessions end."""
-    form, wrong_current = PasswordForm(), False
+    form, wrong_current = PasswordForm(g.user.username), False
     if form.validate_on_submit():
         if signin.confirm_password(g.user, form.current.data or "", client.current(),
                                    logs.request_id(), known_devices.current_id()):

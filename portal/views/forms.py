@@ -1,5 +1,6 @@
 """Flask-WTF forms. Their labels and messages live in the templates."""
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms import StringField
@@ -59,12 +60,21 @@ class PasswordForm(FlaskForm):
     new = PasswordField()
     confirm = PasswordField()
 
+    def __init__(self, username, **kwargs):
+        super().__init__(**kwargs)
+        self.username = username
+        self.min_length = current_app.config["PASSWORD_MIN_LENGTH"]
+        self.max_length = users.PASSWORD_MAX
+
     def validate(self, extra_validators=None):
         """Check the new password's rules here; the view checks the current one (it counts)."""
         if not super().validate(extra_validators):
             return False
         if self.new.data != self.confirm.data:
             self.confirm.errors = ["mismatch"]
-        elif not users.PASSWORD_MIN <= len(self.new.data or "") <= users.PASSWORD_MAX:
-            self.new.errors = ["length"]
-        return not (self.new.errors or self.confirm.errors)
+            return False
+        try:
+            users.check_password(self.new.data or "", self.username)
+        except users.PasswordError as error:
+            self.new.errors = [error.code]
+        return not self.new.errors

@@ -9,7 +9,7 @@ from tests.server import Gunicorn
 from tests.server import flask_cli
 from tests.server import portal_env
 
-ACCOUNTS = {"admin": "admin password", "alice": "alice password"}
+ACCOUNTS = {"admin": "staple lantern orbit", "alice": "violet harbour maple"}
 
 
 @pytest.fixture(scope="session")

@@ -5,16 +5,19 @@ from datetime import timedelta
 import pytest
 
 from portal import clock
+from portal.accounts import passwords
 from portal.models import LoginAttempt
 from portal.models import Session
+from portal.models import User
 
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
           "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1")
 WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
            "Chrome/126.0 Safari/537.36")
+NEW_PASSWORD = "a brand new passphrase"
 
 
-def sign_in(app, username="alice", password="correct horse", user_agent=WINDOWS):
+def sign_in(app, username="alice", password="correct horse battery", user_agent=WINDOWS):
     """Return a new client signed in as the user."""
     other = app.test_client()
     response = other.post("/login", data={"username": username, "password": password},
@@ -104,7 +107,7 @@ def test_cannot_revoke_a_session_that_is_not_another_of_mine(app, auth, whose):
 
 def test_this_wasnt_me_ends_the_session_and_flags_it_for_admins(app, auth):
     auth.create()
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     intruder = sign_in(app, user_agent=IPHONE)
     me = sign_in(app)
     intruder_id = next(iter(session_ids(app)))
@@ -161,26 +164,52 @@ def test_password_change_needs_the_current_password_and_ends_other_sessions(app,
     other = sign_in(app)
     me = sign_in(app)
     assert b"Change password" in me.get("/account/password").data
-    wrong = me.post("/account/password", data={"current": "nope", "new": "new password 1",
-                                               "confirm": "new password 1"})
+    wrong = me.post("/account/password", data={"current": "nope", "new": NEW_PASSWORD,
+                                               "confirm": NEW_PASSWORD})
     assert wrong.status_code == 400 and b"current password is not correct" in wrong.data
     with app.app_context():
         assert LoginAttempt.select().order_by(LoginAttempt.id.desc()).get().reason == \
             "bad_password"
-    mismatch = me.post("/account/password", data={"current": "correct horse",
-                                                  "new": "new password 1", "confirm": "other"})
+    mismatch = me.post("/account/password", data={"current": "correct horse battery",
+                                                  "new": NEW_PASSWORD, "confirm": "other"})
     assert mismatch.status_code == 400 and b"differ" in mismatch.data
-    short = me.post("/account/password", data={"current": "correct horse", "new": "short",
+    short = me.post("/account/password", data={"current": "correct horse battery", "new": "short",
                                                "confirm": "short"})
-    assert short.status_code == 400 and b"8 to 1024" in short.data
-    done = me.post("/account/password", data={"current": "correct horse",
-                                              "new": "new password 1",
-                                              "confirm": "new password 1"})
+    assert short.status_code == 400 and b"Use 15 to 1024 characters." in short.data
+    done = me.post("/account/password", data={"current": "correct horse battery",
+                                              "new": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert done.status_code == 200 and b"Password changed" in done.data
     assert other.get("/account/sessions").status_code == 302
     assert me.get("/account/sessions").status_code == 200
-    assert auth.login("alice", "correct horse").status_code == 200
-    assert auth.login("alice", "new password 1").status_code == 302
+    assert auth.login("alice", "correct horse battery").status_code == 200
+    assert auth.login("alice", NEW_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(("new", "message"), [
+    ("qwertyuiop123456", "on a list of common and breached passwords"),
+    ("QWERTYuiop123456", "on a list of common and breached passwords"),
+    ("I am alice and that is that", "must not contain your username or the word “portal”"),
+    ("my portal password is this", "must not contain your username or the word “portal”"),
+])
+def test_password_change_refuses_what_the_rule_refuses_and_says_why(app, auth, new, message):
+    auth.create()
+    me = sign_in(app)
+    refused = me.post("/account/password", data={"current": "correct horse battery",
+                                                 "new": new, "confirm": new})
+    assert refused.status_code == 400 and message in refused.get_data(as_text=True)
+    assert auth.login("alice", new).status_code == 200
+    assert auth.login("alice", "correct horse battery").status_code == 302
+
+
+def test_a_short_password_set_before_the_rule_still_signs_in_and_can_be_changed(app, auth):
+    with app.app_context():
+        User.create(username="alice", created_at=clock.now(),
+                    password_hash=passwords.hash_password("old pw"))
+    me = sign_in(app, password="old pw")
+    changed = me.post("/account/password", data={"current": "old pw", "new": NEW_PASSWORD,
+                                                 "confirm": NEW_PASSWORD})
+    assert changed.status_code == 200 and b"Password changed" in changed.data
+    assert auth.login("alice", NEW_PASSWORD).status_code == 302
 
 
 def test_live_sessions_the_ten_latest_ended_and_latest_attempts_come_newest_first(app, auth):

@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 28, 12, 0, 0)
 
 @pytest.fixture
 def admin(auth, monkeypatch):
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     auth.create("alice")
     monkeypatch.setattr(clock, "now", lambda: NOW)
     auth.login("root")  # recorded at NOW: root, success, 127.0.0.1

@@ -12,7 +12,7 @@ from tests.integration.test_csrf import csrf_token
 
 @pytest.fixture
 def admin(auth):
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     auth.create("alice")
     return auth
 
@@ -38,13 +38,13 @@ def test_users_list_shows_state_and_searches(admin, client):
 
 def test_admin_lock_ends_sessions_refuses_sign_in_and_is_audited(app, admin, client):
     alice = app.test_client()
-    alice.post("/login", data={"username": "alice", "password": "correct horse"})
+    alice.post("/login", data={"username": "alice", "password": "correct horse battery"})
     admin.login("root")
     response = client.post("/admin/users/alice/lock", data={"reason": "phished", "duration": "1d"},
                            headers={"X-Forwarded-For": "ignored"})
     assert response.status_code == 302 and response.headers["Location"] == "/admin/users/alice"
     assert alice.get("/account/sessions").status_code == 302
-    assert alice.post("/login", data={"username": "alice", "password": "correct horse"}) \
+    assert alice.post("/login", data={"username": "alice", "password": "correct horse battery"}) \
         .status_code == 200
     with app.app_context():
         event = AuditEvent.get()
@@ -74,7 +74,7 @@ def test_unlock_restores_access_and_forgets_failures(app, admin, client):
     page = client.get("/admin/users/alice").get_data(as_text=True)
     assert "Not locked." in page and "No recent failed sign-ins" in page
     assert app.test_client().post("/login", data={
-        "username": "alice", "password": "correct horse"}).status_code == 302
+        "username": "alice", "password": "correct horse battery"}).status_code == 302
     with app.app_context():
         assert [e.action for e in AuditEvent.select().order_by(AuditEvent.id)] == \
             ["policy_lock", "unlock"]
@@ -132,7 +132,7 @@ def test_cli_lock_and_unlock(app, admin, runner):
 @pytest.mark.csrf
 def test_lock_needs_csrf(app, admin, client):
     token = csrf_token(client)
-    client.post("/login", data={"username": "root", "password": "correct horse",
+    client.post("/login", data={"username": "root", "password": "correct horse battery",
                                 "csrf_token": token})
     refused = client.post("/admin/users/alice/lock", data={"reason": "x"})
     assert refused.status_code == 400

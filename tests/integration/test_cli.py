@@ -1,4 +1,6 @@
-"""The flask CLI: init-db, users create and list."""
+"""The flask CLI: init-db, users create (with the password rule) and list."""
+
+import pytest
 
 from portal.models import User
 
@@ -17,19 +19,63 @@ def test_users_create_reads_the_password_from_stdin(app, runner, auth, client):
     assert auth.login("carol", "a long password").status_code == 302
 
 
-def test_users_create_refuses_duplicates_bad_names_and_short_passwords(runner):
-    runner.invoke(args=["users", "create", "dave", "--password-stdin"], input="password1\n")
-    for name, password, message in [("dave", "password1", "already exists"),
-                                    ("bad name", "password1", "Invalid username"),
-                                    ("erin", "short", "8 to 1024 characters")]:
-        result = runner.invoke(args=["users", "create", name, "--password-stdin"],
-                               input=password + "\n")
+def create(runner, name, password):
+    """Run `users create NAME --password-stdin` with the password on stdin."""
+    return runner.invoke(args=["users", "create", name, "--password-stdin"],
+                         input=password + "\n")
+
+
+def test_users_create_refuses_duplicates_and_bad_names(runner):
+    create(runner, "dave", "a long password")
+    for name, message in [("dave", "already exists"), ("bad name", "Invalid username")]:
+        result = create(runner, name, "a long password")
         assert result.exit_code == 1 and message in result.output
 
 
+@pytest.mark.parametrize(("password", "message"), [
+    ("fourteen chars", "The password must be 15 to 1024 characters long."),
+    ("x" * 1025, "The password must be 15 to 1024 characters long."),
+    ("password1234567", "on a list of common and breached passwords"),
+    ("PassWord1234567", "on a list of common and breached passwords"),
+    # Fullwidth letters are the same password once NFKC-normalised.
+    ("\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44" "1234567",
+     "on a list of common and breached passwords"),
+    ("my name is Erin-Smith, hello", "must not contain the username or 'portal'"),
+    ("my erin-smith@example.com", "must not contain the username or 'portal'"),
+    ("the Portal is where I work", "must not contain the username or 'portal'"),
+])
+def test_users_create_refuses_a_password_the_rule_refuses_in_one_line(runner, password,
+                                                                        message):
+    result = create(runner, "erin-smith@example.com", password)
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: ") and message in line
+    assert runner.invoke(args=["users", "list"]).output == ""
+
+
+@pytest.mark.parametrize("password", ["fifteen chars!!", "a" + " long passphrase" * 4,
+                                      "zoë’s ✓ sixteen", "x" * 1024])
+def test_users_create_accepts_15_to_1024_characters_without_composition_rules(
+        auth, runner, password):
+    result = create(runner, "erin", password)
+    assert result.exit_code == 0, result.output
+    assert auth.login("erin", password).status_code == 302
+
+
+def test_short_usernames_are_not_searched_for_in_passwords(runner):
+    assert create(runner, "bob", "bobs long passphrase").exit_code == 0
+
+
+@pytest.mark.settings(PASSWORD_MIN_LENGTH=20)
+def test_the_minimum_length_is_a_setting(runner):
+    result = create(runner, "erin", "nineteen characters")
+    assert result.exit_code == 1 and "20 to 1024 characters" in result.stderr
+    assert create(runner, "erin", "twenty characters ok").exit_code == 0
+
+
 def test_users_list(runner):
-    runner.invoke(args=["users", "create", "zed", "--password-stdin"], input="password1\n")
+    runner.invoke(args=["users", "create", "zed", "--password-stdin"], input="a long password\n")
     runner.invoke(args=["users", "create", "amy", "--admin", "--password-stdin"],
-                  input="password1\n")
+                  input="a long password\n")
     lines = runner.invoke(args=["users", "list"]).output.splitlines()
     assert [line.split("\t")[:2] for line in lines] == [["amy", "admin"], ["zed", "user"]]

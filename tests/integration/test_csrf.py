@@ -34,7 +34,8 @@ def count(app, model):
 
 def test_login_without_csrf_is_refused_and_not_recorded(app, auth, client):
     auth.create()
-    response = client.post("/login", data={"username": "alice", "password": "correct horse"})
+    response = client.post("/login", data={"username": "alice",
+                                           "password": "correct horse battery"})
     assert response.status_code == 400
     assert b"Form expired" in response.data
     assert count(app, LoginAttempt) == 0 and count(app, Session) == 0
@@ -43,7 +44,7 @@ def test_login_without_csrf_is_refused_and_not_recorded(app, auth, client):
 def test_login_with_forged_csrf_is_refused(app, auth, client):
     auth.create()
     client.get("/login")
-    response = client.post("/login", data={"username": "alice", "password": "correct horse",
+    response = client.post("/login", data={"username": "alice", "password": "correct horse battery",
                                            "csrf_token": "forged"})
     assert response.status_code == 400 and count(app, LoginAttempt) == 0
 
@@ -51,7 +52,7 @@ def test_login_with_forged_csrf_is_refused(app, auth, client):
 def test_login_with_csrf_works_and_rotates_the_token(app, auth, client):
     auth.create()
     token = csrf_token(client)
-    response = client.post("/login", data={"username": "alice", "password": "correct horse",
+    response = client.post("/login", data={"username": "alice", "password": "correct horse battery",
                                            "csrf_token": token})
     assert response.status_code == 302
     assert csrf_token(client, "/account/sessions") != token
@@ -59,7 +60,7 @@ def test_login_with_csrf_works_and_rotates_the_token(app, auth, client):
 
 def test_logout_needs_csrf(app, auth, client):
     auth.create()
-    client.post("/login", data={"username": "alice", "password": "correct horse",
+    client.post("/login", data={"username": "alice", "password": "correct horse battery",
                                 "csrf_token": csrf_token(client)})
     assert client.post("/logout").status_code == 400
     assert client.get("/account/sessions").status_code == 200
@@ -94,6 +95,6 @@ def test_a_request_that_changes_its_session_leaves_the_remembered_one_alone(app,
     client.post("/login", data={"username": "alice", "password": "wrong",
                                 "csrf_token": token})
     assert csrf_secret(app, client) == secret
-    client.post("/login", data={"username": "alice", "password": "correct horse",
+    client.post("/login", data={"username": "alice", "password": "correct horse battery",
                                 "csrf_token": token})  # clears the session: a new secret
     assert csrf_secret(app, client, "/account/sessions") != secret

@@ -59,7 +59,7 @@ def test_a_compiled_query_converts_columns_and_is_compiled_once_per_database(app
     from portal.db import arg
     from portal.models import User
 
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     builds = []
 
     def build():
@@ -90,7 +90,7 @@ def by_name():
 def test_postgresql_prepares_a_compiled_query_at_first_use_on_each_connection(app, auth):
     if not db.is_postgresql():
         pytest.skip("PostgreSQL statements")
-    auth.create("root", "correct horse")
+    auth.create("root", "correct horse battery")
     query = by_name()
     with app.app_context():
         assert prepared_on_server() == set()
@@ -109,8 +109,8 @@ def test_postgresql_prepares_a_compiled_query_at_first_use_on_each_connection(ap
 def test_server_side_preparing_can_be_switched_off_for_a_transaction_pooler(app, auth, client):
     if not db.is_postgresql():
         pytest.skip("PostgreSQL statements")
-    auth.create("root", "correct horse")
-    assert auth.login("root", "correct horse").status_code == 302
+    auth.create("root", "correct horse battery")
+    assert auth.login("root", "correct horse battery").status_code == 302
     assert client.get("/account/sessions").status_code == 200
     with app.app_context():
         assert prepared_on_server() == set()
@@ -162,7 +162,7 @@ def test_postgresql_pool_replaces_a_connection_the_server_ended_while_idle(app, 
 def test_a_prepared_statement_the_server_lost_is_run_again_on_a_fresh_connection(app, auth):
     if not db.is_postgresql():
         pytest.skip("PostgreSQL statements")
-    auth.create("root", "correct horse")
+    auth.create("root", "correct horse battery")
     query = by_name()
     with app.app_context():
         assert query.rows(n="root") == [("root",)]

@@ -21,7 +21,7 @@ def test_security_headers_on_every_response(client, path):
 
 
 def test_no_inline_script_or_style_in_pages(auth, client):
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     auth.login("root")
     for path in ["/login", "/account/sessions", "/admin/history", "/nowhere"]:
         page = client.get(path).get_data(as_text=True)
@@ -35,7 +35,7 @@ def test_no_inline_script_or_style_in_pages(auth, client):
     ("get", "/admin/history.csv?ip=nonsense", 400, "Bad request"),
 ])
 def test_errors_render_their_page(auth, client, method, path, code, text):
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     auth.login("root")
     response = getattr(client, method)(path)
     assert response.status_code == code

@@ -53,9 +53,9 @@ def test_init_db_creates_a_partitioned_table_with_months_ahead(partitioned):
 def test_sign_ins_and_history_work_on_partitions(partitioned):
     with partitioned.app_context():
         from portal.accounts import users
-        users.create("root", "correct horse", is_admin=True)
+        users.create("root", "correct horse battery", is_admin=True)
     client = partitioned.test_client()
-    assert client.post("/login", data={"username": "root", "password": "correct horse"}) \
+    assert client.post("/login", data={"username": "root", "password": "correct horse battery"}) \
         .status_code == 302
     assert ">root<" in client.get("/admin/history").get_data(as_text=True)
 

@@ -189,25 +189,25 @@ def test_an_asynchronous_commit_inside_a_transaction_leaves_the_transaction_alon
 
 def test_a_successful_sign_in_on_postgresql_takes_four_round_trips_five_from_a_known_device(
         app, auth, wire):
-    auth.create("alice", "correct horse")
+    auth.create("alice", "correct horse battery")
     for _ in range(2):  # the second sign-in comes from a known device: all is prepared
-        assert auth.login("alice", "correct horse").status_code == 302
+        assert auth.login("alice", "correct horse battery").status_code == 302
         auth.logout()
     wire.reset()
-    assert auth.login("alice", "correct horse").status_code == 302
+    assert auth.login("alice", "correct horse battery").status_code == 302
     # The reservation: the IP window, the known device, the budget's row lock with the
     # budget and the user, COMMIT; the settlement: its writes with COMMIT.
     assert wire.round_trips == 5
     wire.reset()
     new_browser = app.test_client()
     assert new_browser.post("/login", data={"username": "alice",
-                                            "password": "correct horse"}).status_code == 302
+                                            "password": "correct horse battery"}).status_code == 302
     assert wire.round_trips == 4
 
 
 def test_the_sessions_page_on_postgresql_takes_two_round_trips(auth, client, wire):
-    auth.create("alice", "correct horse")
-    assert auth.login("alice", "correct horse").status_code == 302
+    auth.create("alice", "correct horse battery")
+    assert auth.login("alice", "correct horse battery").status_code == 302
     assert client.get("/account/sessions").status_code == 200  # everything is prepared now
     wire.reset()
     assert client.get("/account/sessions").status_code == 200
@@ -215,7 +215,7 @@ def test_the_sessions_page_on_postgresql_takes_two_round_trips(auth, client, wir
 
 
 def test_a_failed_sign_in_on_postgresql_takes_four_round_trips(auth, wire):
-    auth.create("alice", "correct horse")
+    auth.create("alice", "correct horse battery")
     assert auth.login("alice", "wrong").status_code == 200  # everything is prepared now
     wire.reset()
     assert auth.login("alice", "wrong").status_code == 200

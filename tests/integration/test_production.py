@@ -90,8 +90,9 @@ def count(model, *where):
 
 def test_parallel_attempts_through_several_workers_are_all_recorded(app, auth, database_url):
     auth.create("alice")
-    auth.create("bob", "bobs password")
-    plan = [("alice", "wrong")] * 20 + [("ghost", "x")] * 10 + [("bob", "bobs password")] * 10
+    auth.create("bob", "bobs long passphrase")
+    plan = ([("alice", "wrong")] * 20 + [("ghost", "x")] * 10
+            + [("bob", "bobs long passphrase")] * 10)
     env = portal_env(database_url, LOCKOUT_MAX_FAILURES=1000)
     with Gunicorn(env, workers=3, threads=4) as server:
         codes = parallel_logins(server, plan)

@@ -40,7 +40,7 @@ def explained(app, database_url, request):
 
 def visit_every_page(auth, client):
     """Sign in as an admin (alice has a failure on record) and open every page."""
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     auth.create("alice")
     auth.login("alice", "wrong")
     auth.login("root")
@@ -83,8 +83,8 @@ def test_a_wide_cidr_export_walks_the_time_index_on_postgresql(app, client, runn
         pytest.skip("PostgreSQL statistics")
     assert runner.invoke(args=["seed-demo", "--users", "20", "--attempts", "20000"]).exit_code == 0
     runner.invoke(args=["users", "create", "root", "--admin", "--password-stdin"],
-                  input="correct horse\n")
-    assert client.post("/login", data={"username": "root", "password": "correct horse"}
+                  input="correct horse battery\n")
+    assert client.post("/login", data={"username": "root", "password": "correct horse battery"}
                        ).status_code == 302
     explained.reset()
     rows = client.get("/admin/history.csv?ip=203.0.113.0/24").get_data(as_text=True)

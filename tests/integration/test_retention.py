@@ -89,7 +89,7 @@ def test_seed_demo_fills_realistic_history(app, runner):
 
 def test_after_seed_demo_free_text_finds_old_and_new_attempts(app, auth, client, runner):
     assert runner.invoke(args=["seed-demo", "--users", "5", "--attempts", "500"]).exit_code == 0
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     client.post("/login", data={"username": "zq-fresh-name", "password": "x"})
     auth.login("root")
     assert client.get("/admin/history?q=zq-fresh").get_data(as_text=True).count(
@@ -98,10 +98,10 @@ def test_after_seed_demo_free_text_finds_old_and_new_attempts(app, auth, client,
 
 
 def test_admin_signs_a_users_session_out(app, auth, client):
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     auth.create()
     alice = app.test_client()
-    alice.post("/login", data={"username": "alice", "password": "correct horse"})
+    alice.post("/login", data={"username": "alice", "password": "correct horse battery"})
     auth.login("root")
     with app.app_context():
         session_id = Session.get(Session.user == User.get(User.username == "alice").id).id

@@ -27,13 +27,13 @@ def sign_in(base, username, password):
 
 
 def test_two_instances_share_sessions_lockout_and_admin_actions(app, auth, database_url):
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     auth.create("alice")
     auth.create("bob")
     env = portal_env(database_url)
     with Gunicorn(env, workers=2) as a, Gunicorn(env, workers=2) as b:
         # A session made on A is good on B, and signing out on B ends it on A at once.
-        alice, status = sign_in(a.url, "alice", "correct horse")
+        alice, status = sign_in(a.url, "alice", "correct horse battery")
         assert status == 302
         cookies = alice.cookies.get_dict()
         assert requests.get(f"{b.url}/account/sessions", cookies=cookies,
@@ -46,12 +46,12 @@ def test_two_instances_share_sessions_lockout_and_admin_actions(app, auth, datab
         # Failures on either instance count against one budget: the 6th is locked on both.
         for n in range(5):
             assert sign_in((a, b)[n % 2].url, "bob", "wrong")[1] == 200
-        assert sign_in(b.url, "bob", "correct horse")[1] == 200
-        assert sign_in(a.url, "bob", "correct horse")[1] == 200
+        assert sign_in(b.url, "bob", "correct horse battery")[1] == 200
+        assert sign_in(a.url, "bob", "correct horse battery")[1] == 200
 
         # An admin's lock on B signs the user out on A.
-        alice, _ = sign_in(a.url, "alice", "correct horse")
-        root, _ = sign_in(b.url, "root", "correct horse")
+        alice, _ = sign_in(a.url, "alice", "correct horse battery")
+        root, _ = sign_in(b.url, "root", "correct horse battery")
         token = token_of(root, f"{b.url}/admin/users")
         root.post(f"{b.url}/admin/users/alice/lock", timeout=10,
                   data={"csrf_token": token, "reason": "scale-out test"})

@@ -45,7 +45,7 @@ def test_a_portal_that_only_served_requests_gathers_them_within_the_hour(
         app, auth, client, runner, sqlite_only, monkeypatch):
     assert runner.invoke(args=["seed-demo", "--users", "5", "--attempts", "300"]).exit_code == 0
     forget_statistics(app)
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     auth.login("root")
     later = clock.now() + timedelta(hours=2)
     monkeypatch.setattr(clock, "now", lambda: later)

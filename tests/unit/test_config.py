@@ -26,6 +26,7 @@ def test_unparseable_environment_value_names_the_variable(name, raw, message):
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"TOKEN_TTL": 0}, "PORTAL_TOKEN_TTL must be at least 30"),
     ({"LOCKOUT_MAX_FAILURES": 0}, "PORTAL_LOCKOUT_MAX_FAILURES must be at least 1"),
+    ({"PASSWORD_MIN_LENGTH": 65}, "PORTAL_PASSWORD_MIN_LENGTH must be at most 64, got 65"),
     ({"TRUSTED_PROXIES": True}, "PORTAL_TRUSTED_PROXIES must be a whole number"),
     ({"LOCKOUT_WAIT": 600, "LOCKOUT_MAX_WAIT": 300}, "LOCKOUT_MAX_WAIT must not be below"),
     ({"TOKEN_TTL": 7200, "SESSION_MAX_AGE": 3600}, "TOKEN_TTL must not exceed"),
@@ -37,6 +38,18 @@ def test_bad_setting_stops_the_app(tmp_path, overrides, message):
     settings = {**TEST_SETTINGS, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", **overrides}
     with pytest.raises(config.ConfigError, match=message):
         create_app(settings)
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("abc", "PORTAL_PASSWORD_MIN_LENGTH must be a whole number, got 'abc'."),
+    ("3", "PORTAL_PASSWORD_MIN_LENGTH must be at least 8, got 3."),
+])
+def test_bad_password_min_length_in_the_environment_stops_the_app_in_one_line(
+        tmp_path, monkeypatch, raw, message):
+    monkeypatch.setenv("PORTAL_PASSWORD_MIN_LENGTH", raw)
+    with pytest.raises(config.ConfigError) as stopped:
+        create_app({**TEST_SETTINGS, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert str(stopped.value) == message
 
 
 def test_missing_secret_stops_the_app_outside_the_cli(tmp_path, monkeypatch):
@@ -60,3 +73,4 @@ def test_defaults_match_the_design():
     assert values["SESSION_MAX_AGE"] == 28800 and values["COOKIE_SECURE"] is True
     assert values["TRUSTED_PROXIES"] == 0 and values["LOCKOUT_MAX_FAILURES"] == 5
     assert values["PASSWORD_MEMORY_COST"] == 19456 and values["PASSWORD_TIME_COST"] == 2
+    assert values["PASSWORD_MIN_LENGTH"] == 15
