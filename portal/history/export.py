@@ -3,6 +3,8 @@
 import csv
 import io
 
+from portal.web.visible import visible_text
+
 COLUMNS = ["time_utc", "username_typed", "account", "outcome", "reason", "ip", "browser", "os",
            "device", "user_agent"]
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
@@ -12,8 +14,12 @@ UNKNOWN = "Unknown"  # an attempt recorded by a release that did not name user a
 
 
 def neutralise(value):
-    """Return a cell value that a spreadsheet shows as text, never runs."""
-    text = "" if value is None else str(value)
+    """Return a cell value that a spreadsheet shows as text, never runs.
+
+    Control, bidi and invisible characters are written as ⟨U+XXXX⟩, so neither a terminal
+    nor a spreadsheet acts on them or lets them disguise the text around them.
+    """
+    text = visible_text(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

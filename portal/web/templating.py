@@ -1,4 +1,5 @@
-"""Jinja filters and globals: times and durations as people read them, user agents named."""
+"""Jinja filters and globals: times and durations as people read them, user agents named,
+client-sent text with its invisible characters shown."""
 
 from datetime import timedelta
 
@@ -6,12 +7,18 @@ from markupsafe import Markup
 
 from portal import clock
 from portal.web.user_agent import describe
+from portal.web.visible import visible
+from portal.web.visible import visible_text
 
 UNITS = ((86400, "d"), (3600, "h"), (60, "min"), (1, "s"))
 
 
 def init_app(app):
     """Register the filters, and `describe` for naming a user agent."""
+    # `visible` for element content, `visible_text` for attributes and <title>, where
+    # markup would show as text.
+    app.jinja_env.filters["visible"] = visible
+    app.jinja_env.filters["visible_text"] = visible_text
     app.jinja_env.globals["describe"] = describe
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["ago"] = ago

@@ -35,3 +35,19 @@ def test_bad_filter_shows_its_explanation(page: Page):
     page.goto("/admin/history")
     page.get_by_label("IP or CIDR").fill("999.1.1.1")
     expect(page.locator("#history-rows [role=alert]")).to_contain_text("is not an IP address")
+
+
+def test_a_typed_bidi_override_shows_as_a_marked_code_point(page: Page):
+    # Without the mark, "zoë" + RIGHT-TO-LEFT OVERRIDE + "gnp.exe" reads "zoëexe.png".
+    page.goto("/login")
+    page.get_by_label("Username").fill("zo\u00eb\u202egnp.exe\u200b")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Incorrect username or password")
+    sign_in(page, "admin")
+    page.goto("/admin/history?q=gnp.exe")
+    cell = page.locator("#history-rows td.typed").first
+    expect(cell).to_have_text("zoë⟨U+202E⟩gnp.exe⟨U+200B⟩")
+    mark = cell.locator(".invisible-char").first
+    expect(mark).to_have_attribute("title", "U+202E RIGHT-TO-LEFT OVERRIDE")
+    expect(mark).to_have_css("outline-style", "dashed")

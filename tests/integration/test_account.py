@@ -1,5 +1,6 @@
 """The account's own sessions page: devices, revocation, activity, password change."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,9 @@ IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/60
 WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
            "Chrome/126.0 Safari/537.36")
 NEW_PASSWORD = "a brand new passphrase"
+# A terminal's "conceal" sequence in the device name, which the parser passes on.
+CONCEALING_PHONE = ("Mozilla/5.0 (Linux; Android 14; Pixel\x1b[8m 8) AppleWebKit/537.36 "
+                    "Chrome/126.0 Mobile Safari/537.36")
 
 
 def sign_in(app, username="alice", password="correct horse battery", user_agent=WINDOWS):
@@ -118,6 +122,32 @@ def test_this_wasnt_me_ends_the_session_and_flags_it_for_admins(app, auth):
     assert session_ids(app)[intruder_id].reported_at is not None
     admin_page = sign_in(app, "root").get("/admin/users/alice").get_data(as_text=True)
     assert "reported as not theirs" in admin_page and "Mobile Safari" in admin_page
+
+
+@pytest.mark.settings(TRUSTED_PROXIES=1)
+def test_devices_and_addresses_show_controls_and_invisible_characters_as_marks(app, auth):
+    auth.create()
+    auth.create("root", "correct horse", is_admin=True)
+    # A scope id makes any text an IPv6 address; a header's UTF-8 bytes reach the app as
+    # Latin-1, so U+2066 arrives as "â", the C1 control U+0081 and "¦".
+    sent = {"X-Forwarded-For": "fe80::1%" + "\u2066".encode().decode("latin-1") + "\x1b[31m",
+            "User-Agent": CONCEALING_PHONE}
+    intruder = app.test_client()
+    intruder.post("/login", data={"username": "alice", "password": "wrong"}, headers=sent)
+    intruder.post("/login", data={"username": "alice", "password": "correct horse"},
+                  headers=sent)
+    me = sign_in(app)
+    page = me.get("/account/sessions").get_data(as_text=True)
+    assert "\x1b" not in page and "\x81" not in page
+    shown = re.sub(r"<[^>]+>", "", page)
+    assert "Pixel⟨U+001B⟩[8m 8" in shown  # the device of the intruder's session
+    # The intruder's session, and both of its attempts.
+    assert shown.count("fe80::1%â⟨U+0081⟩¦⟨U+001B⟩[31m") == 3
+    intruder_id = next(iter(session_ids(app)))
+    me.post(f"/account/sessions/{intruder_id}/report")
+    admin_page = sign_in(app, "root").get("/admin/users/alice").get_data(as_text=True)
+    assert "reported as not theirs" in admin_page and "\x1b" not in admin_page
+    assert "Pixel⟨U+001B⟩[8m 8)" in re.sub(r"<[^>]+>", "", admin_page)  # the raw agent
 
 
 @pytest.mark.settings(SESSION_MAX_AGE=120, TOKEN_TTL=60)

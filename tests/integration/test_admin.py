@@ -255,3 +255,61 @@ def test_an_empty_block_matches_nothing_at_once_and_shows_new_rows_at_once(app, 
     assert names(client.get(empty)) == []
     add(app, (1, "eve", "bad_password", "192.0.2.9", "curl/8.5.0"))
     assert names(client.get(empty)) == ["eve"]  # not an empty answer remembered
+
+
+# "zoë", a RIGHT-TO-LEFT OVERRIDE that makes "gnp.exe" read "exe.png", a terminal's clear
+# screen, bell and backspace, a zero-width space and a no-break space before "root".
+DISGUISED = "zo\u00eb\u202egnp.exe\x1b[2J\x07\x08\u200b\u00a0root"
+DISGUISED_SHOWN = ("zoë⟨U+202E⟩gnp.exe⟨U+001B⟩[2J⟨U+0007⟩⟨U+0008⟩⟨U+200B⟩⟨U+00A0⟩root")
+HIDDEN = ["\u202e", "\x1b", "\x07", "\x08", "\u200b", "\u00a0"]
+# A scope id makes any text an IPv6 address; a device name can carry a terminal's
+# "conceal" sequence into what the user-agent parser names.
+SCOPED_IP = "fe80::1%\x1b[31m\x07"
+CONCEALING_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel\x1b[8m 8) AppleWebKit/537.36 "
+                    "Chrome/126.0 Mobile Safari/537.36")
+
+
+@pytest.mark.settings(TRUSTED_PROXIES=1)
+def test_typed_controls_and_invisible_characters_are_shown_not_sent(app, client, admin):
+    attacker = app.test_client()
+    attacker.post("/login", data={"username": DISGUISED, "password": "x"},
+                  headers={"X-Forwarded-For": SCOPED_IP, "User-Agent": CONCEALING_AGENT})
+    with app.app_context():
+        stored = LoginAttempt.get(LoginAttempt.outcome == "failure")
+    assert (stored.username, stored.ip, stored.user_agent) == (
+        DISGUISED, SCOPED_IP, CONCEALING_AGENT)
+    for response in (client.get("/admin/history"),
+                     client.get("/admin/history", headers={"HX-Request": "true"})):
+        text = response.get_data(as_text=True)
+        assert [char for char in HIDDEN if char in text] == []
+        assert names(response) == [DISGUISED_SHOWN, "root"]
+        assert '<span class="invisible-char" title="U+202E RIGHT-TO-LEFT OVERRIDE">' in text
+        assert "fe80::1%⟨U+001B⟩[31m⟨U+0007⟩" in without_tags(text)
+        assert "Pixel⟨U+001B⟩[8m 8" in without_tags(text)  # the device, and the raw agent
+    body = client.get("/admin/history.csv").get_data(as_text=True)
+    assert [char for char in HIDDEN if char in body] == [] and "<span" not in body
+    exported = list(csv.reader(io.StringIO(body)))[1]
+    assert exported[1] == DISGUISED_SHOWN and exported[5] == "fe80::1%⟨U+001B⟩[31m⟨U+0007⟩"
+    assert exported[8] == "Pixel⟨U+001B⟩[8m 8" and "Pixel⟨U+001B⟩[8m 8)" in exported[9]
+
+
+@pytest.mark.parametrize("field", ["user", "q"])
+def test_the_history_filters_find_disguised_text_by_what_was_typed(app, client, admin, field):
+    add(app, (1, DISGUISED, "unknown_user", "192.0.2.1", "x"),
+        (2, "zoëexe.png root", "unknown_user", "192.0.2.1", "x"))
+    assert names(client.get("/admin/history", query_string={field: DISGUISED})) == [
+        DISGUISED_SHOWN]
+    exported = client.get("/admin/history.csv", query_string={field: DISGUISED}).get_data(
+        as_text=True)
+    assert [row[1] for row in csv.reader(io.StringIO(exported))][1:] == [DISGUISED_SHOWN]
+
+
+def test_a_typed_mark_reads_differently_from_a_real_one(app, client, admin):
+    add(app, (1, "zoë⟨U+202E⟩", "unknown_user", "192.0.2.1", "x"))
+    assert names(client.get("/admin/history?ip=192.0.2.1")) == ["zoë⟨U+27E8⟩U+202E⟩"]
+    exported = client.get("/admin/history.csv?ip=192.0.2.1").get_data(as_text=True)
+    assert list(csv.reader(io.StringIO(exported)))[1][1] == "zoë⟨U+27E8⟩U+202E⟩"
+
+
+def without_tags(text):
+    return re.sub(r"<[^>]+>", "", text)

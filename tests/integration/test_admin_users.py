@@ -139,3 +139,28 @@ def test_lock_needs_csrf(app, admin, client):
     token = csrf_token(client, "/admin/users")
     done = client.post("/admin/users/alice/lock", data={"reason": "x", "csrf_token": token})
     assert done.status_code == 302
+
+
+# A no-break space after "alice" signs in to alice's account and looks like "alice"; a
+# scope id makes any text an IPv6 address.
+@pytest.mark.settings(TRUSTED_PROXIES=1, LOCKOUT_MAX_FAILURES=2)
+def test_user_page_shows_controls_and_invisible_characters_as_marks(app, admin, client):
+    for typed in ("alice\u00a0", "alice"):
+        app.test_client().post("/login", data={"username": typed, "password": "wrong"},
+                               headers={"X-Forwarded-For": "fe80::1%\x1b[31m"})
+    admin.login("root")
+    page = client.get("/admin/users/alice").get_data(as_text=True)
+    assert "Failures that led to the lock" in page and "\u00a0" not in page
+    assert "alice⟨U+00A0⟩" in without_tags(page) and "\x1b" not in page
+    assert "fe80::1%⟨U+001B⟩[31m" in without_tags(page)
+    client.post("/admin/users/alice/lock", data={"reason": "phished \u202etxt.exe\x07"})
+    page = client.get("/admin/users/alice").get_data(as_text=True)
+    assert "\u202e" not in page and "\x07" not in page
+    # The lock state quotes the reason and the audit trail lists it.
+    assert without_tags(page).count("phished ⟨U+202E⟩txt.exe⟨U+0007⟩") == 2
+    with app.app_context():
+        assert User.get(User.username == "alice").lock_reason == "phished \u202etxt.exe\x07"
+
+
+def without_tags(text):
+    return re.sub(r"<[^>]+>", "", text)
