@@ -127,14 +127,14 @@ def test_this_wasnt_me_ends_the_session_and_flags_it_for_admins(app, auth):
 @pytest.mark.settings(TRUSTED_PROXIES=1)
 def test_devices_and_addresses_show_controls_and_invisible_characters_as_marks(app, auth):
     auth.create()
-    auth.create("root", "correct horse", is_admin=True)
+    auth.create("root", "correct horse battery", is_admin=True)
     # A scope id makes any text an IPv6 address; a header's UTF-8 bytes reach the app as
     # Latin-1, so U+2066 arrives as "â", the C1 control U+0081 and "¦".
     sent = {"X-Forwarded-For": "fe80::1%" + "\u2066".encode().decode("latin-1") + "\x1b[31m",
             "User-Agent": CONCEALING_PHONE}
     intruder = app.test_client()
     intruder.post("/login", data={"username": "alice", "password": "wrong"}, headers=sent)
-    intruder.post("/login", data={"username": "alice", "password": "correct horse"},
+    intruder.post("/login", data={"username": "alice", "password": "correct horse battery"},
                   headers=sent)
     me = sign_in(app)
     page = me.get("/account/sessions").get_data(as_text=True)
