@@ -178,3 +178,33 @@ def test_a_name_that_grows_when_lowered_is_still_an_attempt(app, auth):
     with app.app_context():
         (attempt,) = LoginAttempt.select()
         assert attempt.reason == "unknown_user" and len(attempt.username_key) == 150
+
+
+@pytest.mark.parametrize("failing", ["portal.accounts.passwords.verify",
+                                     "portal.sessions.store.start"])
+def test_a_request_that_fails_midway_leaves_history_and_counters_agreeing(
+        app, auth, caplog, monkeypatch, failing):
+    """Whether the password check or the settlement fails, the row and its line say
+    `error` and the failure counted in advance stands: the admin sees all it counts."""
+    from peewee import OperationalError
+
+    from portal.models import FailureBudget
+
+    auth.create()
+
+    def fail(*args, **kwargs):
+        raise OperationalError("disk I/O error")
+    monkeypatch.setattr(failing, fail)
+    caplog.set_level(logging.INFO, logger="portal.attempts")
+    monkeypatch.setattr(logging.getLogger("portal"), "propagate", True)
+    assert auth.login().status_code == 503
+    (row,) = attempts(app)
+    assert (row["outcome"], row["reason"], row["session"]) == ("failure", "error", None)
+    with app.app_context():
+        assert FailureBudget.get(FailureBudget.account == "alice").failures == 1
+        assert Session.select().count() == 0
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.name == "portal.attempts"]
+    assert line["reason"] == "error" and line["outcome"] == "failure"
+    monkeypatch.undo()
+    assert auth.login().status_code == 302  # and the next one settles as ever
+    assert [a["reason"] for a in attempts(app)] == ["error", "ok"]

@@ -202,3 +202,24 @@ def test_security_events_are_logged_without_secrets(app, auth, database_url):
     assert forbidden["user"] == "alice" and forbidden["path"] == "/admin/history"
     assert re.fullmatch(r"[0-9a-f]{32}", forbidden["request_id"])
     assert auth.password not in log_text and forged_token()[:40] not in log_text
+
+
+def test_a_key_rotation_keeps_sessions_forms_and_known_devices(app, auth, database_url):
+    auth.create()
+    with Gunicorn(portal_env(database_url)) as server:
+        owner = Browser(server.url)
+        assert owner.sign_in("alice", auth.password).status_code == 302
+        owner.get("/account/sessions")  # the form token the owner's page holds
+        stranger = Browser(server.url)
+        for _ in range(5):  # unknown clients are locked out now
+            stranger.sign_in("alice", "wrong")
+    rotated = portal_env(database_url, SECRET_KEY="n" * 48, SECRET_KEY_PREVIOUS=SECRET)
+    with Gunicorn(rotated) as server:
+        owner.url = server.url
+        # The page loaded before the rotation still posts: CSRF and Flask session keys.
+        assert owner.post("/account/sessions/revoke-others").status_code == 302
+        assert owner.get("/account/sessions").status_code == 200  # the JWT
+        assert owner.post("/logout").status_code == 302
+        # The device cookie signed with the old key still makes this browser known.
+        assert owner.sign_in("alice", auth.password).status_code == 302
+    assert attempts(app)[-1] == "ok"
