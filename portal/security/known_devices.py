@@ -68,7 +68,7 @@ def ensure_id():
 
 
 def set_cookie(response):
-    """Send the new device cookie, when this request made one."""
+    """Send the device cookie, when this request made or renewed one."""
     device_id = g.get("new_device_id")
     if device_id:
         response.set_cookie(cookie_name(), _serializer().dumps(device_id),
@@ -82,5 +82,10 @@ def is_known(account, device_id):
 
 
 def remember(account, device_id):
-    """Give a device that just signed in its own budget for this account."""
+    """Give a device that just signed in its own budget for this account.
+
+    Its cookie is sent again too: a year from this sign-in, and signed with the current
+    key, so that after a key rotation the old key is soon needed by no device in use.
+    """
     NEW_DEVICE_BUDGET.run(account=account, device=device_id)
+    g.new_device_id = device_id
