@@ -3,7 +3,6 @@
 import json
 import logging
 
-from portal import clock
 from portal import db
 from portal.accounts import users
 from portal.db import CompiledQuery
@@ -59,8 +58,8 @@ class Pending:
     counters hold. finish() writes the real outcome with the transaction that settles it.
     """
 
-    def __init__(self, typed, client, request_id):
-        self.row = {"at": clock.now(), "username": bounded(typed, TYPED_USERNAME_MAX),
+    def __init__(self, typed, client, request_id, at):
+        self.row = {"at": at, "username": bounded(typed, TYPED_USERNAME_MAX),
                     "outcome": FAILURE, "reason": ERROR, "ip": bounded(client.ip, IP_MAX),
                     "user_agent": bounded(client.user_agent, USER_AGENT_MAX),
                     "request_id": request_id, **agent_names(client.user_agent)}

@@ -145,7 +145,9 @@ def reserve(attempt, now, rules):
     with db.transaction(asynchronous_commit=True):
         # Recorded in the same transaction as the advance failure: the two stand or
         # fall together, so the counters never run ahead of the history.
-        pending = attempts.Pending(attempt.typed, attempt.client, attempt.request_id)
+        # At `now`, the time a lock it makes starts: the admin's "failures that led to
+        # the lock" (up to and including that time) then include the one that locked.
+        pending = attempts.Pending(attempt.typed, attempt.client, attempt.request_id, now)
         # Always one lookup of the account, whatever was typed and whatever stops the
         # attempt: unknown names cost what known ones cost.
         ip_key = policy.ip_window_key(attempt.client.ip)

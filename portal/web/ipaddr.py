@@ -32,9 +32,13 @@ def _hex(address):
 
 
 def is_address(text):
-    """Return True when the text is one IP address."""
+    """Return True when the text is one IP address, without an IPv6 scope (`%eth0`).
+
+    A scope is free text that a forwarded header could fill with anything, and no
+    address a client is seen from on the internet carries one.
+    """
     try:
         ipaddress.ip_address(text)
     except ValueError:
         return False
-    return True
+    return "%" not in text
