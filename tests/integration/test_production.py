@@ -126,3 +126,43 @@ def test_ip_throttle_holds_exactly_under_a_burst(app, auth, database_url):
     with app.app_context():
         assert count(LoginAttempt, LoginAttempt.reason == "unknown_user") == 10
         assert count(LoginAttempt, LoginAttempt.reason == "throttled") == 20
+
+
+def test_the_cli_refuses_a_breached_password_in_one_line(app, database_url):
+    env = portal_env(database_url)
+    refused = flask_cli(env, "users", "create", "olga", "--password-stdin",
+                        stdin="password1234567\n")
+    assert refused.returncode != 0 and refused.stdout == ""
+    assert refused.stderr.strip().count("\n") == 0
+    assert "common and breached passwords" in refused.stderr
+    assert flask_cli(env, "users", "create", "olga", "--password-stdin",
+                     stdin="seven lanterns over the harbour\n").returncode == 0
+
+
+def test_through_gunicorn_the_password_rule_holds_and_typed_text_is_shown_visibly(
+        app, auth, database_url):
+    auth.create("root", is_admin=True)
+    auth.create()
+    with Gunicorn(portal_env(database_url)) as server:
+        http, token = csrf_session(server.url)
+        http.post(f"{server.url}/login", timeout=10, data={
+            "csrf_token": token, "username": "zo\u00eb\u202egnp.exe\x1b[2J", "password": "x"})
+        http.post(f"{server.url}/login", timeout=10, data={
+            "csrf_token": token, "username": "alice", "password": auth.password})
+        page = http.get(f"{server.url}/account/password", timeout=10).text
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+        refused = http.post(f"{server.url}/account/password", timeout=10, data={
+            "csrf_token": token, "current": auth.password, "new": "qwertyuiop123456",
+            "confirm": "qwertyuiop123456"})
+        assert refused.status_code == 400 and "common" in refused.text
+        admin, token = csrf_session(server.url)
+        admin.post(f"{server.url}/login", timeout=10, data={
+            "csrf_token": token, "username": "root", "password": auth.password})
+        history = admin.get(f"{server.url}/admin/history", timeout=10).text
+        export = admin.get(f"{server.url}/admin/history.csv", timeout=10).text
+    for shown in (history, export):
+        assert "\u202e" not in shown and "\x1b" not in shown
+        assert "⟨U+202E⟩" in shown and "⟨U+001B⟩" in shown
+    with app.app_context():
+        typed = LoginAttempt.get(LoginAttempt.reason == "unknown_user").username
+    assert typed == "zo\u00eb\u202egnp.exe\x1b[2J"
