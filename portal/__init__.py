@@ -16,6 +16,7 @@ from portal.views import account
 from portal.views import admin
 from portal.views import auth
 from portal.views import health
+from portal.web import bodies
 from portal.web import client
 from portal.web import headers
 from portal.web import logs
@@ -39,6 +40,7 @@ def create_app(overrides=None):
     passwords.init_app(app)
     csrf.init_app(app)
     current_user.init_app(app)
+    bodies.init_app(app)  # after the user is known: the log line names them
     known_devices.init_app(app)
     templating.init_app(app)
     headers.init_app(app)

@@ -154,8 +154,13 @@ def create(username, password, is_admin=False):
 
 def change_password(account, password):
     """Store a new password for the account; raise PasswordError when the rule refuses it."""
+    store_hash(account, checked_hash(account, password))
+
+
+def checked_hash(account, password):
+    """Return the hash of a new password for the account, once the rule has allowed it."""
     check_password(password, account.username)
-    store_hash(account, passwords.hash_password(password))
+    return passwords.hash_password(password)
 
 
 def store_hash(account, password_hash):

@@ -25,7 +25,7 @@ ERROR = "error"
 OUTCOMES = (SUCCESS, FAILURE)
 REASONS = (OK, BAD_PASSWORD, UNKNOWN_USER, LOCKED, THROTTLED, ERROR)
 
-ATTEMPT_FIELDS = ["at", "username", "outcome", "reason", "ip", "user_agent",
+ATTEMPT_FIELDS = ["at", "username", "user", "outcome", "reason", "ip", "user_agent",
                   "browser", "os", "device_family", "request_id"]
 # Every attempt runs these: compiled once (portal.db.CompiledQuery).
 NEW_ATTEMPT = CompiledQuery(lambda: LoginAttempt.insert(
@@ -33,7 +33,7 @@ NEW_ATTEMPT = CompiledQuery(lambda: LoginAttempt.insert(
      for name in [*ATTEMPT_FIELDS, "username_key", "ip_key"]}).returning(LoginAttempt.id))
 # `at` as well as `id`: on a partitioned table it names the one partition to look in.
 FINISH_ATTEMPT = CompiledQuery(lambda: LoginAttempt.update(
-    user=arg("user"), outcome=arg("outcome"), reason=arg("reason"), session=arg("session"))
+    outcome=arg("outcome"), reason=arg("reason"), session=arg("session"))
     .where(LoginAttempt.id == arg("id"), LoginAttempt.at == arg("at")))
 DROP_ATTEMPT = CompiledQuery(lambda: LoginAttempt.delete().where(
     LoginAttempt.id == arg("id"), LoginAttempt.at == arg("at")))
@@ -50,26 +50,36 @@ def agent_names(user_agent):
     return {column: getattr(agent, column)[:AGENT_NAME_MAX] for column in AGENT_COLUMNS}
 
 
-class Pending:
-    """An attempt recorded as an `error` when its credential check begins.
+DROPPED = object()  # what Pending.finish() leaves for settled() after a drop()
 
-    The row goes in with the transaction that counts the attempt as a failure in
-    advance, so whatever stops the request later, the history shows every failure the
-    counters hold. finish() writes the real outcome with the transaction that settles it.
+
+def begin(typed, user, client, request_id, at):
+    """Record an attempt whose credential check begins, as an `error`; return its Pending.
+
+    Call it in the transaction that counts the attempt as a failure in advance: the
+    row and the count stand or fall together, so whatever stops the request later, the
+    history shows every failure the counters hold.
     """
+    row = {"at": at, "username": bounded(typed, TYPED_USERNAME_MAX),
+           "user": user.id if user else None, "outcome": FAILURE, "reason": ERROR,
+           "ip": bounded(client.ip, IP_MAX),
+           "user_agent": bounded(client.user_agent, USER_AGENT_MAX),
+           "request_id": request_id, **agent_names(client.user_agent)}
+    cursor = NEW_ATTEMPT.run(**row, username_key=users.normalize_username(row["username"]),
+                             ip_key=ipaddr.key(client.ip))
+    return Pending(row, cursor)
 
-    def __init__(self, typed, client, request_id, at):
-        self.row = {"at": at, "username": bounded(typed, TYPED_USERNAME_MAX),
-                    "outcome": FAILURE, "reason": ERROR, "ip": bounded(client.ip, IP_MAX),
-                    "user_agent": bounded(client.user_agent, USER_AGENT_MAX),
-                    "request_id": request_id, **agent_names(client.user_agent)}
-        self.user_id, self._id = None, None
-        # On PostgreSQL the id is read after the transaction's other statements, so
-        # that it travels back with their results instead of costing a round trip.
-        self._cursor = NEW_ATTEMPT.run(
-            **self.row, username_key=users.normalize_username(self.row["username"]),
-            ip_key=ipaddr.key(client.ip))
-        self._id = None if db.is_postgresql() else self.id
+
+class Pending:
+    """An attempt recorded by begin(): finish() writes its outcome, log() its JSON line."""
+
+    def __init__(self, row, cursor):
+        self.row, self._cursor, self._id = row, cursor, None
+        self._finished = None
+        if not db.is_postgresql():
+            self._id = self.id
+        # On PostgreSQL the id is read later, after the transaction's other statements,
+        # so that it travels back with their results instead of costing a round trip.
 
     @property
     def id(self):
@@ -78,23 +88,36 @@ class Pending:
             self._id = self._cursor.fetchall()[0][0]  # all: SQLite ends the statement then
         return self._id
 
-    def finish(self, reason, user, session_id=None):
-        """Write the attempt's reason (and user, and the session a success started)."""
-        self.row.update(outcome=SUCCESS if reason == OK else FAILURE, reason=reason)
-        self.user_id = user.id if user else None
-        FINISH_ATTEMPT.run(id=self.id, at=self.row["at"], user=self.user_id,
-                           outcome=self.row["outcome"], reason=reason, session=session_id)
+    def finish(self, reason, session_id=None):
+        """Write the attempt's reason (and the session a success started).
+
+        The log line tells it only once settled() says the transaction committed.
+        """
+        outcome = SUCCESS if reason == OK else FAILURE
+        FINISH_ATTEMPT.run(id=self.id, at=self.row["at"], outcome=outcome, reason=reason,
+                           session=session_id)
+        self._finished = {"outcome": outcome, "reason": reason}
 
     def drop(self):
         """Delete the attempt: it was no sign-in (a signed-in user confirming a password)."""
         DROP_ATTEMPT.run(id=self.id, at=self.row["at"])
+        self._finished = DROPPED
+
+    def settled(self):
+        """Take what finish() or drop() wrote as done: their transaction has committed."""
+        if self._finished is DROPPED:
+            self.row = None
+        elif self._finished:
+            self.row.update(self._finished)
 
     def log(self):
-        """Write the attempt's JSON line; call it once its transaction has committed."""
+        """Write the attempt's JSON line (none for a dropped one), as the history has it."""
         row = self.row
+        if row is None:
+            return
         log.info(json.dumps({
             "event": "login_attempt", "time": row["at"].isoformat() + "Z",
             "outcome": row["outcome"], "reason": row["reason"], "username": row["username"],
-            "user_id": self.user_id, "ip": row["ip"], "user_agent": row["user_agent"],
+            "user_id": row["user"], "ip": row["ip"], "user_agent": row["user_agent"],
             "request_id": row["request_id"],
         }))

@@ -107,8 +107,11 @@ def forget_expired(now, rules):
     waits for a sign-in that holds the row lock, and then no longer matches its row.
     """
     forgotten = now - rules.reset_after
+    not_permanent = FailureBudget.permanent == False  # noqa: E712 (SQL, not Python)
+    if not rules.permanent:  # then a permanent lock reads as one of LOCKOUT_MAX_WAIT
+        not_permanent |= FailureBudget.locked_at <= now - rules.max_wait
     budgets = FailureBudget.delete().where(
-        FailureBudget.device == UNKNOWN_DEVICE, FailureBudget.permanent == False,  # noqa: E712
+        FailureBudget.device == UNKNOWN_DEVICE, not_permanent,
         FailureBudget.locked_until.is_null() | (FailureBudget.locked_until <= now),
         FailureBudget.last_failure_at.is_null() | (FailureBudget.last_failure_at <= forgotten),
     ).execute()

@@ -58,9 +58,8 @@ def flagged_count():
     return User.select().where(User.review_flagged_at.is_null(False)).count()
 
 
-
 def locked_devices(user):
     """Return how many known devices of the Account are locked by the policy right now."""
-    now = clock.now()
+    now, rules = clock.now(), policy.Policy.from_config(current_app.config)
     return sum(1 for budget in budgets.device_budgets(user.username)
-               if policy.is_locked(budget, now))
+               if policy.is_locked(policy.forget_old(budget, now, rules), now))

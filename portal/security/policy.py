@@ -78,7 +78,15 @@ class IpWindow:
 
 
 def forget_old(budget, now, policy):
-    """Return the budget with failures forgotten once RESET_AFTER has passed since the last."""
+    """Return the budget with failures forgotten once RESET_AFTER has passed since the last.
+
+    A permanent lock stands only while LOCKOUT_PERMANENT is on; otherwise (one made
+    before the setting was turned off, or by an older release) it reads as a lock of
+    LOCKOUT_MAX_WAIT from when it began.
+    """
+    if budget.permanent and not policy.permanent:
+        budget = replace(budget, permanent=False,
+                         locked_until=(budget.locked_at or now) + policy.max_wait)
     if budget.permanent or budget.last_failure_at is None:
         return budget
     if now - budget.last_failure_at >= policy.reset_after and not is_locked(budget, now):

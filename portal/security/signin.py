@@ -15,6 +15,7 @@ A name that belongs to no account takes the same steps with the same queries
 whether an account exists.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import current_app
@@ -27,7 +28,6 @@ from portal.accounts import users
 from portal.accounts.users import Account
 from portal.db import CompiledQuery
 from portal.db import arg
-from portal.db import database
 from portal.history import attempts
 from portal.models import TYPED_USERNAME_MAX
 from portal.models import UNKNOWN_DEVICE
@@ -66,6 +66,7 @@ class Reservation:
     after: policy.Budget | None = None
     ip_window: policy.IpWindow | None = None
     retry_after: int | None = None
+    review: bool = False  # a lock this failure makes flags the account for review
 
 
 @dataclass(frozen=True)
@@ -89,41 +90,23 @@ def check_credentials(typed_username, password, client, request_id, device_id=No
     attempt = Attempt(typed_username, account_key(typed_username), client, device_id,
                       request_id)
     reservation = reserve(attempt, clock.now(), rules_in_force())
-    try:
+    with logged(reservation.pending):
         reason = check(reservation, password)
         session = settle(attempt, reason, reservation)
-    finally:
-        # After the settlement committed, or failed and left the row reading `error`:
-        # either way the line says what the history says.
-        reservation.pending.log()
     return Outcome(session.user if session else None, reason, reservation.retry_after, session)
 
 
-def confirm_password(user, password, client, request_id, device_id=None):
-    """Check a signed-in user's password (to change it); failures count like sign-in ones."""
-    attempt = Attempt(user.username, user.username, client, device_id, request_id)
-    reservation = reserve(attempt, clock.now(), rules_in_force())
+@contextmanager
+def logged(pending):
+    """Write the attempt's JSON line when the block ends, however it ends.
+
+    By then its settlement has committed, or failed and left the row reading `error`:
+    either way the line says what the history says.
+    """
     try:
-        reason = check(reservation, password)
-        if reason == attempts.OK:
-            with db.transaction():
-                take_back(reservation, client.ip)
-                budgets.save(user.username, reservation.device, policy.after_success())
-                reservation.pending.drop()  # a confirmed password is no sign-in
-            return True
-        settle(attempt, reason, reservation)
-    except BaseException:
-        reservation.pending.log()
-        raise
-    reservation.pending.log()
-    return False
-
-
-def change_password(user, password, keep_session):
-    """Store a new password and end the user's other sessions: both or neither."""
-    with database.atomic():
-        users.change_password(user, password)
-        store.end_all_for_user(user.id, "password_changed", keep=keep_session)
+        yield
+    finally:
+        pending.log()
 
 
 def check(reservation, password):
@@ -143,30 +126,37 @@ def reserve(attempt, now, rules):
     # and so makes these durable too: this commit need not wait (one flush of the log
     # per sign-in instead of two).
     with db.transaction(asynchronous_commit=True):
-        # Recorded in the same transaction as the advance failure: the two stand or
-        # fall together, so the counters never run ahead of the history.
-        # At `now`, the time a lock it makes starts: the admin's "failures that led to
-        # the lock" (up to and including that time) then include the one that locked.
-        pending = attempts.Pending(attempt.typed, attempt.client, attempt.request_id, now)
         # Always one lookup of the account, whatever was typed and whatever stops the
         # attempt: unknown names cost what known ones cost.
         ip_key = policy.ip_window_key(attempt.client.ip)
         window = budgets.load_window(ip_key)
         if policy.ip_throttled(window, now, rules):
             retry = policy.ip_retry_after(policy.ip_current(window, now, rules), now, rules)
-            return Reservation(attempts.THROTTLED, pending, find_user(attempt.account),
+            user = find_user(attempt.account)
+            return Reservation(attempts.THROTTLED, begin(attempt, user, now), user,
                                retry_after=retry)
         window = policy.ip_after_failure(window, now, rules)
         budgets.save_window(ip_key, window)
         known = known_devices.is_known(attempt.account, attempt.device_id)
         device = attempt.device_id if known else UNKNOWN_DEVICE
         budget, user = budget_and_user_under_row_lock(attempt.account, device)
+        pending = begin(attempt, user, now)
         before = policy.forget_old(budget, now, rules)
         if (user and user.admin_lock.holds(now)) or policy.is_locked(before, now):
             return Reservation(attempts.LOCKED, pending, user, device=device, ip_window=window)
         after = policy.after_failure(before, now, rules)
         budgets.save(attempt.account, device, after)
-        return Reservation(PROCEED, pending, user, device, before, after, window)
+        return Reservation(PROCEED, pending, user, device, before, after, window,
+                           review=policy.needs_review(before, after, rules))
+
+
+def begin(attempt, user, now):
+    """Record the attempt (as an `error` until settled) with the advance failure.
+
+    At `now`, the time a lock it makes starts: the admin's "failures that led to the
+    lock" (up to and including that time) then include the one that locked.
+    """
+    return attempts.begin(attempt.typed, user, attempt.client, attempt.request_id, now)
 
 
 # Every sign-in runs these; they are compiled once (portal.db.CompiledQuery).
@@ -221,7 +211,8 @@ def settle(attempt, reason, reservation):
         else:
             session = None
             fail(attempt, reservation)
-        reservation.pending.finish(reason, reservation.user, session.id if session else None)
+        reservation.pending.finish(reason, session.id if session else None)
+    reservation.pending.settled()
     return session
 
 
@@ -247,7 +238,7 @@ def fail(attempt, reservation):
         locked_now = current.locked_at == after.locked_at and current.lockouts == after.lockouts
     NOTE_FAILURE.run(username=attempt.account, at=clock.now())
     if locked_now and reservation.user is not None:
-        apply_policy_lock(reservation.user, reservation.before, after, reservation.device)
+        apply_policy_lock(reservation.user, after, reservation.device, reservation.review)
 
 
 def take_back(reservation, ip):
@@ -255,7 +246,7 @@ def take_back(reservation, ip):
     budgets.take_back_window(policy.ip_window_key(ip), reservation.ip_window)
 
 
-def apply_policy_lock(user, before, after, device):
+def apply_policy_lock(user, after, device, review):
     """Apply a lock the policy just decided: audit it, end the locked device's sessions.
 
     A lock of the unknown-clients budget says nothing of sessions that had already
@@ -267,7 +258,7 @@ def apply_policy_lock(user, before, after, device):
     action = audit.POLICY_PERMANENT if after.permanent else audit.POLICY_LOCK
     audit.record(action, user.id, audit.POLICY_ACTOR, reason="device" if device else "account",
                  until=after.locked_until, failures=after.failures)
-    if policy.needs_review(before, after, rules_in_force()) and flag_for_review(user.id):
+    if review and flag_for_review(user.id):
         audit.record(audit.REVIEW_FLAG, user.id, audit.POLICY_ACTOR, failures=after.lockouts)
 
 

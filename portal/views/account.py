@@ -9,7 +9,7 @@ from flask import url_for
 
 from portal.history import activity
 from portal.security import known_devices
-from portal.security import signin
+from portal.security import password_change
 from portal.sessions import store
 from portal.sessions.current_user import login_required
 from portal.views.forms import PasswordForm
@@ -79,9 +79,10 @@ def password():
     """Change the password (the current one is required); other sessions end."""
     form, wrong_current = PasswordForm(g.user.username), False
     if form.validate_on_submit():
-        if signin.confirm_password(g.user, form.current.data or "", client.current(),
-                                   logs.request_id(), known_devices.current_id()):
-            signin.change_password(g.user, form.new.data, keep_session=g.session.id)
+        if password_change.confirm_password(g.user, form.current.data or "",
+                                            client.current(), logs.request_id(),
+                                            known_devices.current_id()):
+            password_change.change_password(g.user, form.new.data, keep_session=g.session.id)
             return render_template("account/password_changed.html")
         wrong_current = True
     status = 400 if form.errors or wrong_current else 200

@@ -1,7 +1,6 @@
 """Sign in and sign out."""
 
 from flask import Blueprint
-from flask import abort
 from flask import g
 from flask import redirect
 from flask import render_template
@@ -12,7 +11,6 @@ from flask import url_for
 from portal.sessions import current_user
 from portal.sessions import store
 from portal.views.forms import LoginForm
-from portal.web import security_events
 
 bp = Blueprint("auth", __name__)
 
@@ -29,10 +27,6 @@ def login():
     next_path = request.args.get("next")
     if g.user is not None and request.method == "GET":
         return redirect(current_user.safe_next(next_path))
-    if request.method == "POST" and not is_form_body():
-        # Not an attempt, like a CSRF failure: no counter moves, nothing is recorded.
-        security_events.record(security_events.MALFORMED_FORM, request.mimetype or "none")
-        abort(400)
     form = LoginForm()
     if form.validate_on_submit():
         replace_session(form.outcome.session)
@@ -43,17 +37,6 @@ def login():
     if retry_after:
         return page, 429, {"Retry-After": str(retry_after)}
     return page
-
-
-def is_form_body():
-    """Return True when the POST is a form whose fields are all text (what the page sends).
-
-    A JSON body or a file where a field should be cannot come from the login page.
-    """
-    return request.mimetype in FORM_TYPES and not request.files
-
-
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def replace_session(new_session):

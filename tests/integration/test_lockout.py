@@ -270,3 +270,15 @@ def wait_until_a_sign_in_waits(holder, signing_in, seconds=10):
             return
         time.sleep(0.02)
     raise AssertionError("the sign-in never waited for the budget's lock")
+
+
+@pytest.mark.settings(LOCKOUT_MAX_TEMPORARY=1, LOCKOUT_PERMANENT=True)
+def test_turning_the_opt_in_off_turns_permanent_locks_temporary(app, auth, later):
+    auth.create()
+    fail(auth, 3)
+    later(60)
+    fail(auth, 3)  # permanent now
+    later(2 * 3600)
+    assert auth.login().status_code == 200
+    app.config["LOCKOUT_PERMANENT"] = False  # LOCKOUT_MAX_WAIT (1 h) since it began
+    assert auth.login().status_code == 302

@@ -4,9 +4,14 @@ import json
 import logging
 
 import pytest
+from peewee import OperationalError
 
+from portal.accounts import passwords
+from portal.history import attempts as attempts_module
+from portal.models import FailureBudget
 from portal.models import LoginAttempt
 from portal.models import Session
+from portal.sessions import store
 
 
 def attempts(app):
@@ -180,26 +185,29 @@ def test_a_name_that_grows_when_lowered_is_still_an_attempt(app, auth):
         assert attempt.reason == "unknown_user" and len(attempt.username_key) == 150
 
 
-@pytest.mark.parametrize("failing", ["portal.accounts.passwords.verify",
-                                     "portal.sessions.store.start"])
+@pytest.mark.parametrize("failing", [
+    (passwords, "verify"), (store, "start"),
+    (attempts_module.Pending, "finish"),  # the outcome is written, then the commit fails
+])
 def test_a_request_that_fails_midway_leaves_history_and_counters_agreeing(
         app, auth, caplog, monkeypatch, failing):
-    """Whether the password check or the settlement fails, the row and its line say
-    `error` and the failure counted in advance stands: the admin sees all it counts."""
-    from peewee import OperationalError
-
-    from portal.models import FailureBudget
-
-    auth.create()
+    """Wherever the check or its settlement fails, the row and its line say `error` and
+    name the account, and the failure counted in advance stands: the admin sees all the
+    counters hold."""
+    user = auth.create()
+    owner, name = failing
+    original = getattr(owner, name)
 
     def fail(*args, **kwargs):
+        original(*args, **kwargs)
         raise OperationalError("disk I/O error")
-    monkeypatch.setattr(failing, fail)
+    monkeypatch.setattr(owner, name, fail)
     caplog.set_level(logging.INFO, logger="portal.attempts")
     monkeypatch.setattr(logging.getLogger("portal"), "propagate", True)
     assert auth.login().status_code == 503
     (row,) = attempts(app)
     assert (row["outcome"], row["reason"], row["session"]) == ("failure", "error", None)
+    assert row["user"] == user.id
     with app.app_context():
         assert FailureBudget.get(FailureBudget.account == "alice").failures == 1
         assert Session.select().count() == 0

@@ -141,15 +141,18 @@ def test_prune_forgets_budgets_and_ip_windows_that_ran_out_and_keeps_the_rest(ap
                 ("recent", "", {"failures": 2, "last_failure_at": now - timedelta(hours=1)}),
                 ("locked", "", {"failures": 5, "last_failure_at": now - 2 * day,
                                 "locked_until": now + timedelta(hours=1)}),
-                ("for-good", "", {"failures": 30, "last_failure_at": now - 9 * day,
-                                  "permanent": True}),
+                # Permanent locks read as LOCKOUT_MAX_WAIT (1 h) ones: LOCKOUT_PERMANENT is off.
+                ("long-over", "", {"failures": 30, "last_failure_at": now - 9 * day,
+                                   "locked_at": now - 9 * day, "permanent": True}),
+                ("for-now", "", {"failures": 30, "last_failure_at": now - 2 * day,
+                                 "locked_at": now - timedelta(minutes=10), "permanent": True}),
                 ("ran-out", "d" * 32, {"failures": 1, "last_failure_at": now - 2 * day})]:
             FailureBudget.create(account=account, device=device, **values)
         IpThrottle.create(ip="203.0.113.1", started_at=now - timedelta(hours=2), failures=9)
         IpThrottle.create(ip="203.0.113.2", started_at=now - timedelta(minutes=5), failures=9)
     result = runner.invoke(args=["prune", "--older-than", "30"])
-    assert result.exit_code == 0 and "2 failure budgets and 1 IP windows" in result.output
+    assert result.exit_code == 0 and "3 failure budgets and 1 IP windows" in result.output
     with app.app_context():
         kept = sorted((b.account, b.device) for b in FailureBudget.select())
-        assert kept == [("for-good", ""), ("locked", ""), ("ran-out", "d" * 32), ("recent", "")]
+        assert kept == [("for-now", ""), ("locked", ""), ("ran-out", "d" * 32), ("recent", "")]
         assert [w.ip for w in IpThrottle.select()] == ["203.0.113.2"]

@@ -79,12 +79,19 @@ def test_a_body_the_form_cannot_read_is_refused_and_is_no_attempt(app, auth, dat
             "username": "alice", "password": "wrong"}, headers={"X-CSRFToken": stranger.token})
         assert as_json.status_code == 400
         assert attempts(app) == []
-        assert Browser(server.url).sign_in("alice", auth.password).status_code == 302
+        owner = Browser(server.url)
+        assert owner.sign_in("alice", auth.password).status_code == 302
+        owner.get("/account/password")
+        refused = owner.http.post(server.url + "/account/password", timeout=10, data={
+            "csrf_token": owner.token, "new": "x" * 20, "confirm": "x" * 20},
+            files={"current": ("c.txt", b"wrong")})  # the password check counts too
+        assert refused.status_code == 400
         logged = [e for e in events(server) if e["event"] == "malformed_form"]
     assert attempts(app) == ["ok"]
-    assert len(logged) == 7 and {e["reason"] for e in logged} == {"multipart/form-data",
+    assert len(logged) == 8 and {e["reason"] for e in logged} == {"multipart/form-data",
                                                                   "application/json"}
-    assert all(e["path"] == "/login" and e["ip"] == "127.0.0.1" for e in logged)
+    assert all(e["path"] == "/login" and e["ip"] == "127.0.0.1" for e in logged[:7])
+    assert (logged[7]["path"], logged[7]["user"]) == ("/account/password", "alice")
 
 
 def test_failures_elsewhere_never_sign_the_owner_out(app, auth, database_url):
