@@ -25,7 +25,7 @@ from portal.web import ipaddr
 
 DAYS = 90
 BATCH = 50_000
-DEMO_PASSWORD = "demo password"
+DEMO_PASSWORD = "demo password, never production"
 FIRST = ["anna", "ben", "chloe", "david", "emma", "felix", "grace", "hugo", "iris", "jonas",
          "karla", "liam", "mia", "noah", "olga", "paul", "rosa", "sam", "tara", "victor"]
 LAST = ["berg", "costa", "dubois", "evans", "fischer", "garcia", "horvat", "ivanova", "jansen",

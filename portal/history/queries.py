@@ -109,7 +109,7 @@ def indexed_ranges(filters):
         if len(filters.q) > QUERY_MAX:
             raise BadFilter("q")
         found.append((TEXT, filters.q, None))
-    # An attempt succeeds exactly when its reason is ok (history.attempts.record), so
+    # An attempt succeeds exactly when its reason is ok (history.attempts.Pending.finish), so
     # `outcome=success&reason=locked` needs no walk of either index to know its answer.
     if filters.outcome and filters.reason and \
             (filters.outcome == attempts.SUCCESS) != (filters.reason == attempts.OK):

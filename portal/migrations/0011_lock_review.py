@@ -20,5 +20,6 @@ def up(migrator, db):
 
 
 def present(db):
-    """Return True when accounts can be flagged for review."""
-    return "review_flagged_at" in {column.name for column in db.get_columns("users")}
+    """Return True when accounts can be flagged for review and sessions name a device."""
+    return ("review_flagged_at" in {column.name for column in db.get_columns("users")}
+            and "device" in {column.name for column in db.get_columns("sessions")})

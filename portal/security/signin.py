@@ -3,12 +3,13 @@
 It runs in three steps so that no row lock is held while argon2 works:
 1. reserve (one short transaction): look the account up, refuse a throttled IP or
    a locked account, and otherwise count this attempt as a failure *in advance*, so
-   a burst of parallel attempts can never get past the threshold;
+   a burst of parallel attempts can never get past the threshold; the attempt's row
+   goes in with that count, reading `error` until it is settled;
 2. verify the password (a dummy verification for unknown or locked accounts, so
    every failure takes the same time and reads the same);
-3. settle (one short transaction): record the attempt; a success takes the
-   advance failure back and resets the budget, a failure that locked the account
-   ends its sessions and is written to the audit trail.
+3. settle (one short transaction): write the attempt's outcome; a success takes the
+   advance failure back and resets the budget, a failure that locked the account is
+   written to the audit trail (and ends the sessions of a locked known device).
 
 A name that belongs to no account takes the same steps with the same queries
 (its budget is keyed by the name), so neither the page nor its timing tells

@@ -45,8 +45,10 @@ def render_csrf_error(error):
 
 def render_too_large(error):
     """Log a body refused by the size limits, and say so."""
-    security_events.record(security_events.TOO_LARGE, f"over {request.max_content_length} bytes"
-                           if request.content_length else "form too large")
+    limit = request.max_content_length
+    over = request.content_length is not None and limit and request.content_length > limit
+    security_events.record(security_events.TOO_LARGE,
+                           f"over {limit} bytes" if over else "form too large")
     return render_error(error)
 
 
