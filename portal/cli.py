@@ -1,4 +1,5 @@
-"""Flask CLI commands: init-db, users (create, list, lock, unlock), prune and seed-demo."""
+"""Flask CLI commands: init-db, users (create, list, lock, unlock), ips (list, lift), prune
+and seed-demo."""
 
 import getpass
 import sys
@@ -23,6 +24,7 @@ from portal.models import USERNAME_MAX
 from portal.models import bounded
 from portal.security import admin_locks
 from portal.security import budgets
+from portal.security import ip_throttles
 from portal.security import lock_states
 from portal.security import policy
 
@@ -31,6 +33,7 @@ def init_app(app: Flask):
     """Register the commands on the app."""
     app.cli.add_command(init_db_command)
     app.cli.add_command(users_group)
+    app.cli.add_command(ips_group)
     app.cli.add_command(prune_command)
     app.cli.add_command(seed_demo_command)
 
@@ -136,6 +139,38 @@ def list_users_command():
         role = "admin" if user.is_admin else "user"
         state = user.state.kind if user.state.kind != "open" else "active"
         click.echo(f"{user.username}\t{role}\t{state}\t{user.created_at:%Y-%m-%d %H:%M} UTC")
+
+
+@click.group("ips", cls=AppGroup)
+@with_appcontext
+def ips_group():
+    """See and lift IP throttles."""
+
+
+@ips_group.command("list")
+def list_ips_command():
+    """List the addresses throttled now: address (IPv6: /64), failures, when it ends."""
+    found = ip_throttles.throttled(limit=None)
+    if not found:
+        click.echo("No address is throttled.")
+        return
+    click.echo("ADDRESS\tFAILURES\tENDS (UTC)")
+    for row in found:
+        click.echo(f"{row.ip}\t{row.failures}\t{row.ends_at:%Y-%m-%d %H:%M:%S}")
+
+
+@ips_group.command("lift")
+@click.argument("address")
+def lift_ip_command(address):
+    """Lift the throttle on ADDRESS (an IPv6 address lifts its /64), on the audit trail."""
+    try:
+        key = ip_throttles.lift(address, cli_actor())
+    except ip_throttles.NotAnAddress:
+        raise click.ClickException(f"{address!r} is not an IP address.") from None
+    if key is None:
+        click.echo(f"{address} is not throttled: nothing to lift.")
+    else:
+        click.echo(f"Lifted the throttle on {key}.")
 
 
 @click.command("prune")

@@ -142,17 +142,18 @@ class IpThrottle(BaseModel):
 
 
 class AuditEvent(BaseModel):
-    """An admin action, or a lock the policy applied, on one user account."""
+    """An admin action, or a lock the policy applied, on one user account (or one address)."""
 
     at = DateTimeField()
     actor = CharField(max_length=USERNAME_MAX)
     actor_ip = CharField(max_length=IP_MAX, null=True)
     action = CharField(max_length=16)
-    target = ForeignKeyField(User, backref="audit_events", on_delete="CASCADE",
+    target = ForeignKeyField(User, backref="audit_events", on_delete="CASCADE", null=True,
                              index=False)  # (target, at) below serves it
     reason = CharField(max_length=LOCK_REASON_MAX, default="")
     until = DateTimeField(null=True)
     failures = IntegerField(null=True)
+    target_ip = CharField(max_length=IP_MAX, null=True)  # an event about an address
 
     class Meta:
         table_name = "audit_events"

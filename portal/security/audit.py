@@ -1,4 +1,4 @@
-"""The audit trail: admin actions and policy locks on user accounts."""
+"""The audit trail: admin actions and policy locks on user accounts, and IP lifts."""
 
 from collections import namedtuple
 
@@ -10,16 +10,18 @@ from portal.models import bounded
 
 LOCK, UNLOCK, REVOKE_SESSION = "lock", "unlock", "revoke_session"
 POLICY_LOCK, POLICY_PERMANENT = "policy_lock", "policy_permanent"
+LIFT_IP = "lift_ip"  # an admin lifted an address's IP throttle (target_ip, no account)
 REVIEW_FLAG = "review_flag"  # locked by policy LOCKOUT_MAX_TEMPORARY times in a row
 POLICY_ACTOR = "policy"
 
 
-def record(action, target_id, actor, actor_ip=None, reason="", until=None, failures=None):
-    """Write one audit event and return it."""
+def record(action, target_id, actor, actor_ip=None, reason="", until=None, failures=None,
+           target_ip=None):
+    """Write one audit event (about an account, or about an address) and return it."""
     return AuditEvent.create(at=clock.now(), action=action, target=target_id, actor=actor,
                              actor_ip=bounded(actor_ip, IP_MAX) if actor_ip else None,
                              reason=bounded(reason, LOCK_REASON_MAX), until=until,
-                             failures=failures)
+                             failures=failures, target_ip=target_ip)
 
 
 # An audit event as the user page lists it: plain values.
@@ -32,3 +34,15 @@ def for_user(user_id, limit=50):
              .where(AuditEvent.target == user_id)
              .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
     return [Event(*row) for row in query.tuples()]
+
+
+# An audit event about an address, as the IP throttles page lists it.
+AddressEvent = namedtuple("AddressEvent", ["at", "actor", "actor_ip", "target_ip", "failures"])
+
+
+def address_events(limit=20):
+    """Return the latest IP lifts, newest first."""
+    query = (AuditEvent.select(*(getattr(AuditEvent, name) for name in AddressEvent._fields))
+             .where(AuditEvent.action == LIFT_IP)
+             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
+    return [AddressEvent(*row) for row in query.tuples()]

@@ -24,6 +24,8 @@ from datetime import datetime
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from portal.config import ip_networks
+
 if TYPE_CHECKING:  # only named in a type: the policy stays free of the database
     from portal.accounts.users import AdminLock
 
@@ -41,6 +43,7 @@ class Policy:
     reset_after: timedelta = timedelta(hours=12)
     ip_max_failures: int = 50
     ip_window: timedelta = timedelta(minutes=15)
+    ip_allowlist: tuple = ()  # networks the IP throttle spares (ipaddress networks)
 
     @classmethod
     def from_config(cls, config):
@@ -54,7 +57,8 @@ class Policy:
                    permanent=config["LOCKOUT_PERMANENT"],
                    reset_after=config["LOCKOUT_RESET_AFTER"] * seconds,
                    ip_max_failures=config["IP_MAX_FAILURES"],
-                   ip_window=config["IP_WINDOW"] * seconds)
+                   ip_window=config["IP_WINDOW"] * seconds,
+                   ip_allowlist=ip_networks(config["IP_ALLOWLIST"]))
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,21 @@ def ip_after_failure(window, now, policy):
     """Return the IP's window with one more failure in it."""
     window = ip_current(window, now, policy)
     return IpWindow(started_at=window.started_at or now, failures=window.failures + 1)
+
+
+def ip_exempt(text, policy):
+    """Return True when the address lies in a network of IP_ALLOWLIST (no IP throttle).
+
+    Only the IP throttle: failures from there still count against the account.
+    """
+    if not policy.ip_allowlist:
+        return False
+    try:
+        address = ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return False
+    address = address.ipv4_mapped or address if address.version == 6 else address
+    return any(address in network for network in policy.ip_allowlist)
 
 
 def ip_window_key(text):

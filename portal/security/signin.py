@@ -129,15 +129,18 @@ def reserve(attempt, now, rules):
     with db.transaction(asynchronous_commit=True):
         # Always one lookup of the account, whatever was typed and whatever stops the
         # attempt: unknown names cost what known ones cost.
-        ip_key = policy.ip_window_key(attempt.client.ip)
-        window = budgets.load_window(ip_key)
-        if policy.ip_throttled(window, now, rules):
-            retry = policy.ip_retry_after(policy.ip_current(window, now, rules), now, rules)
-            user = find_user(attempt.account)
-            return Reservation(attempts.THROTTLED, begin(attempt, user, now), user,
-                               retry_after=retry)
-        window = policy.ip_after_failure(window, now, rules)
-        budgets.save_window(ip_key, window)
+        window = None
+        if not policy.ip_exempt(attempt.client.ip, rules):
+            ip_key = policy.ip_window_key(attempt.client.ip)
+            window = budgets.load_window(ip_key)
+            if policy.ip_throttled(window, now, rules):
+                retry = policy.ip_retry_after(policy.ip_current(window, now, rules), now,
+                                              rules)
+                user = find_user(attempt.account)
+                return Reservation(attempts.THROTTLED, begin(attempt, user, now), user,
+                                   retry_after=retry)
+            window = policy.ip_after_failure(window, now, rules)
+            budgets.save_window(ip_key, window)
         known = known_devices.is_known(attempt.account, attempt.device_id)
         device = attempt.device_id if known else UNKNOWN_DEVICE
         budget, user = budget_and_user_under_row_lock(attempt.account, device)
@@ -244,7 +247,8 @@ def fail(attempt, reservation):
 
 def take_back(reservation, ip):
     """Undo the failure counted in advance for an IP whose attempt succeeded."""
-    budgets.take_back_window(policy.ip_window_key(ip), reservation.ip_window)
+    if reservation.ip_window is not None:  # None: an allowlisted address counts nothing
+        budgets.take_back_window(policy.ip_window_key(ip), reservation.ip_window)
 
 
 def apply_policy_lock(user, after, device, review):

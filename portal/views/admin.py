@@ -21,6 +21,7 @@ from portal.history import queries
 from portal.history.queries import Filters
 from portal.security import admin_locks
 from portal.security import audit
+from portal.security import ip_throttles
 from portal.security import lock_states
 from portal.sessions import store
 from portal.sessions.current_user import admin_required
@@ -186,3 +187,30 @@ def render_user_page(user, form, status=200):
         attempts=listed.attempts, sessions=listed.live, live_count=listed.live_count,
         reported=store.list_reported(user.id),
         locked_devices=lock_states.locked_devices(user)), status
+
+
+@bp.get("/ips")
+@admin_required
+def ip_list():
+    """List the throttled addresses, each liftable, and the latest lifts."""
+    lifted = request.args.get("lifted", "")
+    try:
+        lifted = ip_throttles.key_of(lifted) if lifted else None
+    except ip_throttles.NotAnAddress:
+        lifted = None  # a hand-made link: say nothing rather than echo it
+    return render_template("admin/ips.html", throttled=ip_throttles.throttled(),
+                           lifts=audit.address_events(), lifted=lifted,
+                           not_throttled=request.args.get("not_throttled") == "1")
+
+
+@bp.post("/ips/lift")
+@admin_required
+def lift_ip():
+    """Lift one address's IP throttle, on the audit trail."""
+    try:
+        key = ip_throttles.lift(request.form.get("ip", ""), g.user.username, client.current().ip)
+    except ip_throttles.NotAnAddress:
+        abort(400)
+    if key is None:
+        return redirect(url_for("admin.ip_list", not_throttled=1))
+    return redirect(url_for("admin.ip_list", lifted=key))

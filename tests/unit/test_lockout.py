@@ -1,5 +1,6 @@
 """The lockout rules, rule by rule, with an injected clock."""
 
+import ipaddress
 from datetime import datetime
 from datetime import timedelta
 
@@ -104,10 +105,22 @@ def test_wait_factor_one_keeps_locks_equal():
 def test_policy_from_config():
     config = {"LOCKOUT_MAX_FAILURES": 3, "LOCKOUT_WAIT": 60, "LOCKOUT_WAIT_FACTOR": 3,
               "LOCKOUT_MAX_WAIT": 600, "LOCKOUT_MAX_TEMPORARY": 2, "LOCKOUT_RESET_AFTER": 7200,
-              "LOCKOUT_PERMANENT": True, "IP_MAX_FAILURES": 10, "IP_WINDOW": 300}
+              "LOCKOUT_PERMANENT": True, "IP_MAX_FAILURES": 10, "IP_WINDOW": 300,
+              "IP_ALLOWLIST": "10.0.0.0/8, 2001:db8::/32"}
     rules = Policy.from_config(config)
     assert rules.max_failures == 3 and rules.wait == MIN and rules.ip_window == 5 * MIN
     assert rules.permanent
+
+
+@pytest.mark.parametrize(("address", "exempt"), [
+    ("10.1.2.3", True), ("::ffff:10.1.2.3", True), ("2001:db8:1::7", True),
+    ("11.1.2.3", False), ("2001:db9::1", False), ("unknown", False), ("", False),
+])
+def test_the_allowlist_spares_its_networks_from_the_ip_throttle(address, exempt):
+    rules = Policy(ip_allowlist=(ipaddress.ip_network("10.0.0.0/8"),
+                                 ipaddress.ip_network("2001:db8::/32")))
+    assert policy.ip_exempt(address, rules) is exempt
+    assert not policy.ip_exempt(address, Policy())
 
 
 def test_ip_is_throttled_after_max_failures_in_the_window():
