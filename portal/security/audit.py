@@ -12,6 +12,8 @@ LOCK, UNLOCK, REVOKE_SESSION = "lock", "unlock", "revoke_session"
 POLICY_LOCK, POLICY_PERMANENT = "policy_lock", "policy_permanent"
 REVIEW_FLAG = "review_flag"  # locked by policy LOCKOUT_MAX_TEMPORARY times in a row
 POLICY_ACTOR = "policy"
+SET_PASSWORD, TEMPORARY_PASSWORD = "set_password", "temp_password"
+ROLE, DELETE = "role", "delete"  # a role change's reason is the new role
 
 
 def record(action, target_id, actor, actor_ip=None, reason="", until=None, failures=None):
@@ -20,6 +22,11 @@ def record(action, target_id, actor, actor_ip=None, reason="", until=None, failu
                              actor_ip=bounded(actor_ip, IP_MAX) if actor_ip else None,
                              reason=bounded(reason, LOCK_REASON_MAX), until=until,
                              failures=failures)
+
+
+def name_target(target_id, username):
+    """Write the account's name into its events, which outlive it (target becomes NULL)."""
+    AuditEvent.update(target_name=username).where(AuditEvent.target == target_id).execute()
 
 
 # An audit event as the user page lists it: plain values.
