@@ -1,5 +1,5 @@
-"""Flask CLI commands: init-db, users (create, list, lock, unlock), ips (list, lift), prune
-and seed-demo."""
+"""Flask CLI commands: init-db, users (create, set-password, role, delete, list, lock,
+unlock), ips (list, lift), prune and seed-demo."""
 
 import getpass
 import sys
@@ -24,9 +24,11 @@ from portal.models import USERNAME_MAX
 from portal.models import bounded
 from portal.security import admin_locks
 from portal.security import budgets
+from portal.security import guards
 from portal.security import ip_throttles
 from portal.security import lock_states
 from portal.security import policy
+from portal.security import recovery
 
 
 def init_app(app: Flask):
@@ -85,28 +87,74 @@ def users_group():
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user_command(name, admin, password_stdin):
     """Create user NAME; the password comes from stdin or a hidden prompt."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        user = users.create(name, password, is_admin=admin)
-    except users.UserError as error:
-        raise click.ClickException(str(error)) from None
+    user = refused_in_one_line(users.create, name, read_password(password_stdin), is_admin=admin)
     role = "admin" if user.is_admin else "user"
     click.echo(f"Created {role} {user.username!r}.")
+
+
+def read_password(from_stdin):
+    """Return a new password from one line of stdin, or from a hidden prompt typed twice."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def refused_in_one_line(change, *args, **kwargs):
+    """Run an account change; a UserError (a rule, a guard) stops the command in one line."""
+    try:
+        return change(*args, **kwargs)
+    except guards.Refused as refused:
+        hint = "" if refused.code == guards.GONE else " (--force does it anyway)"
+        raise click.ClickException(f"{refused}{hint}") from None
+    except users.UserError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@users_group.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def set_password_command(name, password_stdin):
+    """Give user NAME a new password and end all of its sessions."""
+    user = existing_user(name)
+    refused_in_one_line(recovery.set_password, user, read_password(password_stdin), cli_actor())
+    click.echo(f"Set a new password for {user.username!r}; its sessions have ended.")
+
+
+@users_group.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["admin", "user"]))
+@click.option("--force", is_flag=True, help="Demote even the last admin.")
+def role_command(name, role, force):
+    """Make user NAME an admin or a plain user."""
+    user = existing_user(name)
+    if refused_in_one_line(recovery.set_role, user, role == "admin", cli_actor(), force=force):
+        click.echo(f"{user.username!r} is now {'an admin' if role == 'admin' else 'a user'}.")
+    else:
+        click.echo(f"{user.username!r} is already {'an admin' if role == 'admin' else 'a user'}.")
+
+
+@users_group.command("delete")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Delete even the last admin.")
+def delete_command(name, force):
+    """Delete user NAME and its sessions; the login history and audit trail keep its name."""
+    user = existing_user(name)
+    refused_in_one_line(recovery.delete, user, cli_actor(), force=force)
+    click.echo(f"Deleted {user.username!r}; its attempts and audit events are kept.")
 
 
 @users_group.command("lock")
 @click.argument("name")
 @click.option("--reason", required=True, help="Why (kept in the audit trail).")
 @click.option("--hours", type=click.IntRange(min=1), help="Lift the lock after this many hours.")
-def lock_user_command(name, reason, hours):
+@click.option("--force", is_flag=True, help="Lock even the last admin.")
+def lock_user_command(name, reason, hours, force):
     """Lock user NAME (all devices) and end all of its sessions."""
     if not reason.strip():
         raise click.ClickException("Give a reason with --reason.")
     user = existing_user(name)
-    admin_locks.lock(user, reason, timedelta(hours=hours) if hours else None, cli_actor(), None)
+    refused_in_one_line(admin_locks.lock, user, reason,
+                        timedelta(hours=hours) if hours else None, cli_actor(), None, force=force)
     click.echo(f"Locked {user.username!r}" + (f" for {hours} h." if hours else " until unlocked."))
 
 
@@ -115,8 +163,10 @@ def lock_user_command(name, reason, hours):
 def unlock_user_command(name):
     """Unlock user NAME and forget its failed attempts."""
     user = existing_user(name)
-    admin_locks.unlock(user, cli_actor(), None)
-    click.echo(f"Unlocked {user.username!r}.")
+    if admin_locks.unlock(user, cli_actor(), None):
+        click.echo(f"Unlocked {user.username!r}.")
+    else:
+        click.echo(f"Nothing to unlock: {user.username!r} is not locked.")
 
 
 def existing_user(name):

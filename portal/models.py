@@ -48,6 +48,8 @@ class User(BaseModel):
     # Set when the policy has locked the account LOCKOUT_MAX_TEMPORARY times in a row;
     # cleared when an admin unlocks it.
     review_flagged_at = DateTimeField(null=True, index=True)  # the admins' navigation counts
+    # Set with a temporary password: the next sign-in must choose a new one first.
+    must_change_password = BooleanField(default=False)
 
     class Meta:
         table_name = "users"
@@ -148,12 +150,14 @@ class AuditEvent(BaseModel):
     actor = CharField(max_length=USERNAME_MAX)
     actor_ip = CharField(max_length=IP_MAX, null=True)
     action = CharField(max_length=16)
-    target = ForeignKeyField(User, backref="audit_events", on_delete="CASCADE", null=True,
+    # NULL once the account is deleted: the trail outlives it, under target_name.
+    target = ForeignKeyField(User, backref="audit_events", null=True, on_delete="SET NULL",
                              index=False)  # (target, at) below serves it
     reason = CharField(max_length=LOCK_REASON_MAX, default="")
     until = DateTimeField(null=True)
     failures = IntegerField(null=True)
     target_ip = CharField(max_length=IP_MAX, null=True)  # an event about an address
+    target_name = CharField(max_length=USERNAME_MAX, null=True)  # written when it is deleted
 
     class Meta:
         table_name = "audit_events"

@@ -8,6 +8,7 @@ need, with the admin lock stored on the row. Nothing writes through it.
 """
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +28,8 @@ PASSWORD_MAX = 1024
 PRODUCT_NAME = "portal"
 # A shorter name is too likely to occur by chance in a long passphrase ("al", "bob").
 NAME_MATCH_MIN = 4
+# No 0/o, 1/l/i: a temporary password is read off a screen and typed by someone else.
+TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 @dataclass(frozen=True)
@@ -52,18 +55,19 @@ class Account:
     password_hash: str
     is_admin: bool
     admin_lock: AdminLock
+    must_change_password: bool = False
 
 
 # The columns of an Account, in order: prepared statements elsewhere select them too.
 COLUMNS = [User.id, User.username, User.password_hash, User.is_admin, User.lock_reason,
-           User.locked_at, User.locked_until, User.locked_by]
+           User.locked_at, User.locked_until, User.locked_by, User.must_change_password]
 
 
 def from_columns(values):
     """Return the Account of COLUMNS values, or None when they are NULLs (no such account)."""
     if values[0] is None:
         return None
-    return Account(*values[:4], AdminLock(*values[4:]))
+    return Account(*values[:4], AdminLock(*values[4:8]), bool(values[8]))
 
 
 class UserError(ValueError):
@@ -154,7 +158,7 @@ def create(username, password, is_admin=False):
 
 def change_password(account, password):
     """Store a new password for the account; raise PasswordError when the rule refuses it."""
-    store_hash(account, checked_hash(account, password))
+    store_password(account, checked_hash(account, password))
 
 
 def checked_hash(account, password):
@@ -166,6 +170,29 @@ def checked_hash(account, password):
 def store_hash(account, password_hash):
     """Replace the account's hash, unchecked: for a rehash at sign-in, not a new password."""
     User.update(password_hash=password_hash).where(User.id == account.id).execute()
+
+
+def store_password(account, password_hash, temporary=False):
+    """Replace the account's password; the next sign-in must change a temporary one."""
+    User.update(password_hash=password_hash, must_change_password=temporary)\
+        .where(User.id == account.id).execute()
+
+
+def by_id(user_id):
+    """Return the Account with this id, or None."""
+    row = User.select(*COLUMNS).where(User.id == user_id).tuples().first()
+    return from_columns(row) if row else None
+
+
+def temporary_password(username):
+    """Return a random password the rule allows: groups of 5, at least 4 (about 99 bits)."""
+    min_length = current_app.config["PASSWORD_MIN_LENGTH"]
+    groups = max(4, -(-(min_length + 1) // 6))  # "xxxxx-" per group, the last one without
+    while True:
+        password = "-".join("".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(5))
+                            for _ in range(groups))
+        if password_problem(password, username, min_length) is None:
+            return password
 
 
 def admin_exists():

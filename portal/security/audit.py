@@ -13,6 +13,8 @@ POLICY_LOCK, POLICY_PERMANENT = "policy_lock", "policy_permanent"
 LIFT_IP = "lift_ip"  # an admin lifted an address's IP throttle (target_ip, no account)
 REVIEW_FLAG = "review_flag"  # locked by policy LOCKOUT_MAX_TEMPORARY times in a row
 POLICY_ACTOR = "policy"
+SET_PASSWORD, TEMPORARY_PASSWORD = "set_password", "temp_password"
+ROLE, DELETE = "role", "delete"  # a role change's reason is the new role
 
 
 def record(action, target_id, actor, actor_ip=None, reason="", until=None, failures=None,
@@ -22,6 +24,11 @@ def record(action, target_id, actor, actor_ip=None, reason="", until=None, failu
                              actor_ip=bounded(actor_ip, IP_MAX) if actor_ip else None,
                              reason=bounded(reason, LOCK_REASON_MAX), until=until,
                              failures=failures, target_ip=target_ip)
+
+
+def name_target(target_id, username):
+    """Write the account's name into its events, which outlive it (target becomes NULL)."""
+    AuditEvent.update(target_name=username).where(AuditEvent.target == target_id).execute()
 
 
 # An audit event as the user page lists it: plain values.

@@ -34,5 +34,5 @@ def change_password(user, password, keep_session):
     """
     password_hash = users.checked_hash(user, password)
     with db.database.atomic():
-        users.store_hash(user, password_hash)
+        users.store_password(user, password_hash)
         store.end_all_for_user(user.id, "password_changed", keep=keep_session)

@@ -21,15 +21,21 @@ from portal.history import queries
 from portal.history.queries import Filters
 from portal.security import admin_locks
 from portal.security import audit
+from portal.security import guards
 from portal.security import ip_throttles
 from portal.security import lock_states
+from portal.security import recovery
 from portal.sessions import store
 from portal.sessions.current_user import admin_required
+from portal.views.forms import ConfirmForm
 from portal.views.forms import LockForm
+from portal.views.forms import RoleForm
 from portal.web import client
+from portal.web import notices
 from portal.web.htmx import is_htmx
 from portal.web.htmx import push_url
 from portal.web.htmx import render_page_or_partial
+from portal.web.notices import with_notices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -130,18 +136,74 @@ def lock_user(username):
         if is_htmx():
             return render_user_row(user, form)
         return render_user_page(user, form, 400)
+    if not form.confirmed:
+        return unconfirmed(user, "lock", form)
     duration = admin_locks.DURATIONS[form.duration.data or ""]
-    admin_locks.lock(user, form.reason.data, duration, g.user.username, client.current().ip)
+    try:
+        admin_locks.lock(user, form.reason.data, duration, g.user.username, client.current().ip,
+                         actor_id=g.user.id)
+    except guards.Refused as refused:
+        return refused_change(user, refused)
+    notices.notify("locked", user.username)
     return after_lock_change(user)
 
 
 @bp.post("/users/<username>/unlock")
 @admin_required
 def unlock_user(username):
-    """Unlock an account and forget its failures."""
+    """Unlock an account and forget its failures; say so when nothing was locked."""
     user = user_or_404(username)
-    admin_locks.unlock(user, g.user.username, client.current().ip)
+    done = admin_locks.unlock(user, g.user.username, client.current().ip)
+    notices.notify("unlocked" if done else "nothing_to_unlock", user.username)
     return after_lock_change(user)
+
+
+@bp.post("/users/<username>/temporary-password")
+@admin_required
+def temporary_password(username):
+    """Set a random password to change at the next sign-in, and show it this once."""
+    user, form = user_or_404(username), ConfirmForm()
+    if not form.confirmed:
+        return unconfirmed(user, "temporary_password", form)
+    try:
+        password = recovery.set_temporary_password(user, g.user.username, g.user.id,
+                                                   client.current().ip)
+    except guards.Refused as refused:
+        return refused_change(user, refused)
+    return render_template("admin/temporary_password.html", user=user, password=password)
+
+
+@bp.post("/users/<username>/role")
+@admin_required
+def set_role(username):
+    """Make an account an admin or a plain user."""
+    user, form = user_or_404(username), RoleForm()
+    if not form.validate():
+        abort(400)
+    if not form.confirmed:
+        return unconfirmed(user, "role", form)
+    try:
+        changed = recovery.set_role(user, form.role.data == "admin", g.user.username,
+                                    g.user.id, client.current().ip)
+    except guards.Refused as refused:
+        return refused_change(user, refused)
+    notices.notify(f"role_{form.role.data}" if changed else "role_unchanged", user.username)
+    return redirect(url_for("admin.user_detail", username=user.username))
+
+
+@bp.post("/users/<username>/delete")
+@admin_required
+def delete_user(username):
+    """Delete an account; its attempts and audit events stay."""
+    user, form = user_or_404(username), ConfirmForm()
+    if not form.confirmed:
+        return unconfirmed(user, "delete", form)
+    try:
+        recovery.delete(user, g.user.username, g.user.id, client.current().ip)
+    except guards.Refused as refused:
+        return refused_change(user, refused)
+    notices.notify("deleted", user.username)
+    return redirect(url_for("admin.user_list"))
 
 
 @bp.post("/users/<username>/sessions/<session_id>/revoke")
@@ -151,6 +213,7 @@ def revoke_session(username, session_id):
     user = user_or_404(username)
     if not admin_locks.revoke_session(user, session_id, g.user.username, client.current().ip):
         abort(404)
+    notices.notify("session_revoked", user.username)
     return redirect(url_for("admin.user_detail", username=user.username))
 
 
@@ -169,14 +232,32 @@ def after_lock_change(user):
     return redirect(url_for("admin.user_detail", username=user.username))
 
 
-def render_user_row(user, form):
-    """Render one row of the users list (the htmx component)."""
-    return render_template("partials/admin/_user_row.html", u=lock_states.row_for(user.id),
-                           form=form)
+def render_user_row(user, form, problem=None):
+    """Render one row of the users list (the htmx component) and the notices."""
+    return with_notices(render_template("partials/admin/_user_row.html",
+                                        u=lock_states.row_for(user.id), form=form,
+                                        problem=problem))
 
 
-def render_user_page(user, form, status=200):
-    """Render the user page with the given lock form (and its errors)."""
+# htmx swaps a 400 (base.html's responseHandling), so the row can say what went wrong.
+def unconfirmed(user, action, form):
+    """Refuse a destructive action sent without its confirmation: ask for it (400)."""
+    if is_htmx():
+        return render_user_row(user, form, "unconfirmed"), 400
+    return render_template("admin/confirm.html", user=user, action=action, form=form), 400
+
+
+def refused_change(user, refused):
+    """Answer a change that a guard refused: the row (htmx) or the user page says why."""
+    if refused.code == guards.GONE:
+        abort(404)
+    if is_htmx():
+        return render_user_row(user, LockForm(formdata=None), refused.code), 400
+    return render_user_page(user, LockForm(formdata=None), 403, refused.code)
+
+
+def render_user_page(user, form, status=200, problem=None):
+    """Render the user page with the given lock form (and its errors, or a guard's)."""
     state = lock_states.state_of(user)
     by_policy = state.kind in ("temporary", "permanent")
     caused_by = activity.failures_before(user.id, state.since, 20) if by_policy else []
@@ -185,6 +266,7 @@ def render_user_page(user, form, status=200):
         "admin/user_detail.html", user=user, state=state, form=form,
         caused_by=caused_by, events=audit.for_user(user.id),
         attempts=listed.attempts, sessions=listed.live, live_count=listed.live_count,
+        problem=problem,
         reported=store.list_reported(user.id),
         locked_devices=lock_states.locked_devices(user)), status
 

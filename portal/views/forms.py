@@ -35,7 +35,36 @@ class LoginForm(FlaskForm):
         return self.user is not None
 
 
-class LockForm(FlaskForm):
+class ConfirmForm(FlaskForm):
+    """A destructive action's form: it is done only when `confirm` says "yes".
+
+    htmx sends the field once its hx-confirm dialog is accepted; without JavaScript the
+    confirmation page's form sends it.
+    """
+
+    confirm = StringField()
+
+    @property
+    def confirmed(self):
+        """Return True when the request carries the confirmation."""
+        return self.confirm.data == "yes"
+
+
+class RoleForm(ConfirmForm):
+    """An admin's change of another account's role."""
+
+    role = StringField()
+
+    def validate(self, extra_validators=None):
+        """Return True when the role is "admin" or "user"."""
+        if not super().validate(extra_validators):
+            return False
+        if self.role.data not in ("admin", "user"):
+            self.role.errors = ["unknown"]
+        return not self.role.errors
+
+
+class LockForm(ConfirmForm):
     """An admin's lock: a reason (required) and how long (empty: until unlocked)."""
 
     reason = StringField()

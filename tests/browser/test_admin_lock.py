@@ -1,4 +1,5 @@
-"""An admin locks a user from the users list (htmx swap); the user's open page signs out."""
+"""An admin locks a user from the users list (htmx swap) once the browser's confirmation is
+accepted; the user's open page signs out."""
 
 import re
 
@@ -18,8 +19,22 @@ def test_lock_from_users_list_signs_the_user_out_on_next_click(page: Page, alice
     page.evaluate("window.__same_page = true")
     row = page.locator("tr", has_text="alice")
     row.get_by_placeholder("Reason").fill("suspicious activity")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        if len(asked) == 1:
+            dialog.dismiss()  # the first time the admin thinks better of it
+        else:
+            dialog.accept()
+
+    page.on("dialog", answer)
+    row.get_by_role("button", name="Lock").click()
+    expect(row.locator(".state")).to_have_text("active")
     row.get_by_role("button", name="Lock").click()
     expect(row.locator(".state")).to_have_text("locked by admin")
+    assert asked == ["Lock alice? Every session of the account ends at once."] * 2
+    expect(page.locator("#notices")).to_contain_text("Locked alice")
     expect(row.get_by_role("button", name="Unlock")).to_be_visible()
     assert page.evaluate("window.__same_page") is True  # swapped in place, no reload
 

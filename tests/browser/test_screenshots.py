@@ -42,6 +42,7 @@ def test_screenshots_of_the_main_screens(wide: Page, shots: Path):
     wide.goto(f"/admin/users?q={target}")
     row = wide.locator("tr", has_text=target)
     row.get_by_placeholder("Reason").fill("Credential stuffing from 203.0.113.0/24")
+    wide.once("dialog", lambda dialog: dialog.accept())  # hx-confirm's question
     row.get_by_role("button", name="Lock").click()
     expect(row.locator(".state")).to_have_text("locked by admin")
     wide.goto(f"/admin/users/{target}")

@@ -91,7 +91,7 @@ def test_revoke_others_keeps_only_this_session(app, auth):
     auth.create()
     others = [sign_in(app) for _ in range(3)]
     me = sign_in(app)
-    me.post("/account/sessions/revoke-others")
+    me.post("/account/sessions/revoke-others", data={"confirm": "yes"})
     assert all(c.get("/account/sessions").status_code == 302 for c in others)
     assert me.get("/account/sessions").status_code == 200
 
@@ -292,5 +292,27 @@ def test_an_account_with_thousands_of_sessions_lists_the_newest_and_counts_them_
     assert "The 50 most recently active of your 1001 sessions are shown" in text
     assert text.count('class="current"') == 1 and "Sign out everywhere else" in text
     assert 'value="many0050"' not in text and "/account/sessions/many0049/revoke" in text
-    me.post("/account/sessions/revoke-others")
+    me.post("/account/sessions/revoke-others", data={"confirm": "yes"})
     assert "of your" not in me.get("/account/sessions").get_data(as_text=True)
+
+
+def test_sign_out_everywhere_else_asks_first(app, auth):
+    auth.create()
+    other, me = sign_in(app), sign_in(app)
+    page = me.get("/account/sessions").get_data(as_text=True)
+    assert 'hx-confirm="Sign out every other browser and device signed in to your account?"' \
+        in page and "hx-vals='{\"confirm\": \"yes\"}'" in page
+    asked = me.post("/account/sessions/revoke-others")
+    assert asked.status_code == 400
+    assert "Sign out everywhere else?" in asked.get_data(as_text=True)
+    assert "Nothing has been done yet." in asked.get_data(as_text=True)
+    refused = me.post("/account/sessions/revoke-others", headers={"HX-Request": "true"})
+    assert refused.status_code == 400 and refused.get_data(as_text=True).lstrip().startswith(
+        '<div id="account-sessions"')
+    assert "Nothing was done: the confirmation was missing." in refused.get_data(as_text=True)
+    assert other.get("/account/sessions").status_code == 200
+    done = me.post("/account/sessions/revoke-others", data={"confirm": "yes"},
+                   follow_redirects=True)
+    assert "Signed out everywhere else: only this session is left." in done.get_data(
+        as_text=True)
+    assert other.get("/account/sessions").status_code == 302

@@ -40,7 +40,8 @@ def test_admin_lock_ends_sessions_refuses_sign_in_and_is_audited(app, admin, cli
     alice = app.test_client()
     alice.post("/login", data={"username": "alice", "password": "correct horse battery"})
     admin.login("root")
-    response = client.post("/admin/users/alice/lock", data={"reason": "phished", "duration": "1d"},
+    response = client.post("/admin/users/alice/lock",
+                           data={"reason": "phished", "duration": "1d", "confirm": "yes"},
                            headers={"X-Forwarded-For": "ignored"})
     assert response.status_code == 302 and response.headers["Location"] == "/admin/users/alice"
     assert alice.get("/account/sessions").status_code == 302
@@ -96,7 +97,7 @@ def test_user_page_lists_the_failures_that_caused_the_lock(admin, client):
 
 def test_htmx_lock_and_unlock_return_the_row(admin, client):
     admin.login("root")
-    row = client.post("/admin/users/alice/lock", data={"reason": "test"},
+    row = client.post("/admin/users/alice/lock", data={"reason": "test", "confirm": "yes"},
                       headers={"HX-Request": "true"}).get_data(as_text=True)
     assert row.lstrip().startswith('<tr id="user-') and "locked by admin" in row
     assert "Unlock" in row
@@ -139,7 +140,8 @@ def test_lock_needs_csrf(app, admin, client):
     refused = client.post("/admin/users/alice/lock", data={"reason": "x"})
     assert refused.status_code == 400
     token = csrf_token(client, "/admin/users")
-    done = client.post("/admin/users/alice/lock", data={"reason": "x", "csrf_token": token})
+    done = client.post("/admin/users/alice/lock", data={"reason": "x", "csrf_token": token,
+                                                        "confirm": "yes"})
     assert done.status_code == 302
 
 
@@ -155,7 +157,8 @@ def test_user_page_shows_controls_and_invisible_characters_as_marks(app, admin, 
     assert "Failures that led to the lock" in page and "\u00a0" not in page
     assert "alice⟨U+00A0⟩" in without_tags(page) and "\x1b" not in page
     assert "fe80" not in page  # a scoped address is no address: "unknown"
-    client.post("/admin/users/alice/lock", data={"reason": "phished \u202etxt.exe\x07"})
+    client.post("/admin/users/alice/lock", data={"reason": "phished \u202etxt.exe\x07",
+                                                 "confirm": "yes"})
     page = client.get("/admin/users/alice").get_data(as_text=True)
     assert "\u202e" not in page and "\x07" not in page
     # The lock state quotes the reason and the audit trail lists it.

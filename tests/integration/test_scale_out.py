@@ -54,7 +54,7 @@ def test_two_instances_share_sessions_lockout_and_admin_actions(app, auth, datab
         root, _ = sign_in(b.url, "root", "correct horse battery")
         token = token_of(root, f"{b.url}/admin/users")
         root.post(f"{b.url}/admin/users/alice/lock", timeout=10,
-                  data={"csrf_token": token, "reason": "scale-out test"})
+                  data={"csrf_token": token, "reason": "scale-out test", "confirm": "yes"})
         assert alice.get(f"{a.url}/account/sessions", allow_redirects=False,
                          timeout=10).status_code == 302
     with app.app_context():

@@ -224,7 +224,7 @@ def test_a_key_rotation_keeps_sessions_forms_and_known_devices(app, auth, databa
     with Gunicorn(rotated) as server:
         owner.url = server.url
         # The page loaded before the rotation still posts: CSRF and Flask session keys.
-        assert owner.post("/account/sessions/revoke-others").status_code == 302
+        assert owner.post("/account/sessions/revoke-others", {"confirm": "yes"}).status_code == 302
         assert owner.get("/account/sessions").status_code == 200  # the JWT
         assert owner.post("/logout").status_code == 302
         # The device cookie signed with the old key still makes this browser known,
