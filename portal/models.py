@@ -156,8 +156,8 @@ class AuditEvent(BaseModel):
     reason = CharField(max_length=LOCK_REASON_MAX, default="")
     until = DateTimeField(null=True)
     failures = IntegerField(null=True)
-    target_ip = CharField(max_length=IP_MAX, null=True)  # an event about an address
     target_name = CharField(max_length=USERNAME_MAX, null=True)  # written when it is deleted
+    target_ip = CharField(max_length=IP_MAX, null=True)  # an event about an address
 
     class Meta:
         table_name = "audit_events"

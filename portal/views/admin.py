@@ -275,14 +275,8 @@ def render_user_page(user, form, status=200, problem=None):
 @admin_required
 def ip_list():
     """List the throttled addresses, each liftable, and the latest lifts."""
-    lifted = request.args.get("lifted", "")
-    try:
-        lifted = ip_throttles.key_of(lifted) if lifted else None
-    except ip_throttles.NotAnAddress:
-        lifted = None  # a hand-made link: say nothing rather than echo it
     return render_template("admin/ips.html", throttled=ip_throttles.throttled(),
-                           lifts=audit.address_events(), lifted=lifted,
-                           not_throttled=request.args.get("not_throttled") == "1")
+                           lifts=audit.address_events())
 
 
 @bp.post("/ips/lift")
@@ -293,6 +287,5 @@ def lift_ip():
         key = ip_throttles.lift(request.form.get("ip", ""), g.user.username, client.current().ip)
     except ip_throttles.NotAnAddress:
         abort(400)
-    if key is None:
-        return redirect(url_for("admin.ip_list", not_throttled=1))
-    return redirect(url_for("admin.ip_list", lifted=key))
+    notices.notify("ip_lifted" if key else "ip_not_throttled", key or "")
+    return redirect(url_for("admin.ip_list"))

@@ -1,7 +1,8 @@
 """Notices: one line that says what an action did, on the page that follows it.
 
 A notice is Flask's flash message (in the session cookie) holding only a fixed key and
-an account name, never typed text; templates/partials/_notices.html words each key.
+an account name (or an address the code has checked), never typed text;
+templates/partials/_notices.html words each key.
 """
 
 from flask import flash

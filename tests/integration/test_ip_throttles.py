@@ -62,14 +62,13 @@ def test_the_admin_page_lists_lifts_and_audits(app, auth, client):
     assert "203.0.113.7" in page and "Throttled now" in page
     assert "No throttle has been lifted" in page
     lifted = client.post("/admin/ips/lift", data={"ip": "203.0.113.7"})
-    assert lifted.status_code == 302 and lifted.headers["Location"].endswith("lifted=203.0.113.7")
+    assert lifted.status_code == 302 and lifted.headers["Location"] == "/admin/ips"
     page = client.get(lifted.headers["Location"]).get_data(as_text=True)
     assert "Lifted the throttle on 203.0.113.7" in page and "No address is throttled" in page
     assert "Lifted lately" in page and "root" in page.split("Lifted lately")[1]
-    assert client.post("/admin/ips/lift", data={"ip": "203.0.113.7"}).headers[
-        "Location"].endswith("not_throttled=1")
+    client.post("/admin/ips/lift", data={"ip": "203.0.113.7"})
+    assert "Nothing to lift" in client.get("/admin/ips").get_data(as_text=True)
     assert client.post("/admin/ips/lift", data={"ip": "<script>"}).status_code == 400
-    assert "&lt;script&gt;" not in client.get("/admin/ips?lifted=<script>").get_data(as_text=True)
 
 
 def test_the_ips_page_is_for_admins_only(auth, client):
