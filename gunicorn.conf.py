@@ -5,8 +5,11 @@
 Anything given on the command line (or in GUNICORN_CMD_ARGS) wins over these.
 """
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 
 bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 # Sign-ins are CPU-bound (argon2id, 19 MiB per hash): one sync worker per core. More
@@ -28,3 +31,24 @@ keepalive = 5
 # workers x threads must stay below PostgreSQL's max_connections (100 by default) across
 # every host that shares the database.
 os.environ.setdefault("PORTAL_DB_POOL_SIZE", str(threads))
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def post_worker_init(worker):
+    """On Linux, have the kernel SIGKILL this worker the moment its master dies."""
+    # A sync worker looks for its master only when no connection is waiting, so under
+    # load a worker whose master was SIGKILLed goes on serving, unsupervised, and keeps
+    # the port: a new gunicorn cannot bind it until the worker leaves. SIGKILL, not
+    # SIGTERM: with no master, nothing would follow up on a worker that a slow request
+    # keeps from finishing. Linux only; under systemd, KillMode=mixed in
+    # deploy/portal.service does the same from outside. (The kernel watches the thread
+    # that forked the worker: gunicorn's master forks from its main thread.)
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        worker.log.warning("prctl(PR_SET_PDEATHSIG) failed: %s", os.strerror(ctypes.get_errno()))
+    elif os.getppid() != worker.ppid:  # the master died before the prctl: no signal comes
+        os._exit(1)

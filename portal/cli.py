@@ -255,9 +255,18 @@ def prune_command(days, batch):
               default=20_000, show_default=True)
 @click.option("--seed", "seed_value", type=int, default=1, show_default=True,
               help="Random seed: the same seed gives the same history.")
-def seed_demo_command(user_count, attempt_count, seed_value):
+@click.option("--yes", "confirmed", is_flag=True,
+              help="Seed a database that holds accounts seed-demo did not create.")
+def seed_demo_command(user_count, attempt_count, seed_value, confirmed):
     """Fill the database with realistic fake users and login history (90 days)."""
     schema_ready()
+    # Demo accounts have a published password: beside real ones (production) they are a
+    # way in, so adding them there takes an explicit --yes.
+    stranger = None if confirmed else demo.account_not_from_demo()
+    if stranger is not None:
+        raise click.ClickException(
+            f"{describe_database()} holds accounts seed-demo did not create ({stranger!r}), "
+            f"and demo accounts' password is published: add --yes to seed it anyway.")
     started = time.perf_counter()
     users_made, attempts_made = demo.seed(user_count, attempt_count, seed_value)
     refresh_statistics()

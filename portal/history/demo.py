@@ -99,6 +99,25 @@ def text_index_rebuilt_after():
             database.execute_sql("INSERT INTO attempt_text(attempt_text) VALUES ('rebuild')")
 
 
+def account_not_from_demo():
+    """Return the name of an account seed-demo did not create, or None when there is none.
+
+    seed-demo's accounts are known by their password: each has DEMO_PASSWORD, under one
+    shared hash per run. An account with any other password is someone's, and a demo
+    account whose password an admin changed has become someone's too. Each distinct
+    hash is verified once: a run per hash on a demo database, one on a real one.
+    """
+    demo_hashes = []
+    while True:
+        user = (User.select(User.username, User.password_hash)
+                .where(User.password_hash.not_in(demo_hashes)).order_by(User.id).first())
+        if user is None:
+            return None
+        if not passwords.verify(user.password_hash, DEMO_PASSWORD):
+            return user.username
+        demo_hashes.append(user.password_hash)
+
+
 def create_users(count, rng):
     """Create `count` demo accounts (one shared hash: hashing each would take minutes)."""
     password_hash = passwords.hash_password(DEMO_PASSWORD)

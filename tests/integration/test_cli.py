@@ -2,12 +2,63 @@
 
 import pytest
 
+from portal.accounts import passwords
+from portal.models import LoginAttempt
 from portal.models import User
+from tests.server import flask_cli
+from tests.server import portal_env
 
 
 def test_init_db_is_idempotent(runner):
     assert "Schema ready" in runner.invoke(args=["init-db"]).output
     assert runner.invoke(args=["init-db"]).exit_code == 0
+
+
+SEED = ["seed-demo", "--users", "3", "--attempts", "20"]
+
+
+def test_seed_demo_refuses_a_database_with_accounts_it_did_not_create(app, runner, auth):
+    auth.create("root", is_admin=True)
+    result = runner.invoke(args=SEED)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "'root'" in result.output
+    assert "password is published: add --yes" in result.output
+    with app.app_context():
+        assert [u.username for u in User.select()] == ["root"]
+        assert LoginAttempt.select().count() == 0
+
+
+def test_seed_demo_adds_to_its_own_accounts_and_to_others_only_with_yes(app, runner, auth):
+    assert runner.invoke(args=SEED).exit_code == 0
+    assert runner.invoke(args=[*SEED, "--seed", "2"]).exit_code == 0  # a second shared hash
+    auth.create("root", is_admin=True)
+    assert runner.invoke(args=SEED).exit_code == 1
+    assert runner.invoke(args=[*SEED, "--yes"]).exit_code == 0
+    with app.app_context():
+        assert User.select().count() == 10
+
+
+def test_a_demo_account_with_a_new_password_is_no_longer_the_demos(app, runner):
+    assert runner.invoke(args=SEED).exit_code == 0
+    with app.app_context():
+        user = User.select().order_by(User.id.desc()).first()
+        User.update(password_hash=passwords.hash_password("a password of its own")).where(
+            User.id == user.id).execute()
+    result = runner.invoke(args=SEED)
+    assert result.exit_code == 1 and repr(user.username) in result.output
+
+
+@pytest.mark.slow
+def test_seed_demo_refuses_in_one_line_from_the_shell(app, database_url):
+    env = portal_env(database_url)
+    flask_cli(env, "users", "create", "root", "--admin", "--password-stdin",
+              stdin="a long password\n")
+    refused = flask_cli(env, *SEED)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.startswith("Error: ") and refused.stderr.count("\n") == 1
+    assert "seed-demo did not create ('root')" in refused.stderr
+    seeded = flask_cli(env, *SEED, "--yes")
+    assert seeded.returncode == 0, seeded.stderr
 
 
 def test_users_create_reads_the_password_from_stdin(app, runner, auth, client):
