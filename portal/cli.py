@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
 from portal import clock
+from portal import db
 from portal import schema
 from portal.accounts import users
 from portal.db import database
@@ -57,7 +58,8 @@ def schema_ready():
 
 
 def one_line_errors(step):
-    """Run a schema step; a schema it cannot bring about stops the command in one line."""
+    """Run a schema step; a database or schema it cannot use stops the command in one line."""
+    db.check_connection()
     try:
         return step()
     except (schema.SchemaError, partitions.PartitionError) as error:
