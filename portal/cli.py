@@ -66,6 +66,26 @@ def one_line_errors(step):
         raise click.ClickException(str(error)) from None
 
 
+class Bounded(click.IntRange):
+    """A whole number in a range; one out of it stops the command in one line (no usage)."""
+
+    def fail(self, message, param=None, ctx=None):
+        raise OneLineUsageError(message, ctx, param)
+
+
+class OneLineUsageError(click.BadParameter):
+    """A bad parameter, shown as its one line: the usage is under --help."""
+
+    def show(self, file=None):
+        """Print "Error: ..." alone, as every other error of the CLI is."""
+        click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
+
+
+# Bounds that keep a date computed from the number inside the years datetime can hold.
+MAX_LOCK_HOURS = 100 * 365 * 24
+MAX_AGE_DAYS = 36500
+
+
 def describe_database():
     """Return the database's name without credentials, for messages."""
     return f"{type(database.obj).__name__} {database.obj.database}"
@@ -99,7 +119,8 @@ def create_user_command(name, admin, password_stdin):
 @users_group.command("lock")
 @click.argument("name")
 @click.option("--reason", required=True, help="Why (kept in the audit trail).")
-@click.option("--hours", type=click.IntRange(min=1), help="Lift the lock after this many hours.")
+@click.option("--hours", type=Bounded(1, MAX_LOCK_HOURS),
+              help=f"Lift the lock after this many hours (1 to {MAX_LOCK_HOURS}: 100 years).")
 def lock_user_command(name, reason, hours):
     """Lock user NAME (all devices) and end all of its sessions."""
     if not reason.strip():
@@ -133,17 +154,28 @@ def cli_actor():
 
 @users_group.command("list")
 def list_users_command():
-    """List users: name, role, lock state, created."""
+    """List users, tab-separated under a header: name, role, lock state, created."""
+    click.echo("NAME\tROLE\tSTATE\tCREATED")
     for user in lock_states.user_rows(limit=None):
         role = "admin" if user.is_admin else "user"
-        state = user.state.kind if user.state.kind != "open" else "active"
-        click.echo(f"{user.username}\t{role}\t{state}\t{user.created_at:%Y-%m-%d %H:%M} UTC")
+        click.echo(f"{user.username}\t{role}\t{describe_state(user.state)}\t"
+                   f"{user.created_at:%Y-%m-%d %H:%M} UTC")
+
+
+def describe_state(state):
+    """Name a LockState in the words of the users page's badge."""
+    until = f" until {state.until:%Y-%m-%d %H:%M} UTC" if state.until else ""
+    words = {"admin": f"locked by admin{until}", "permanent": "locked until unlocked",
+             "temporary": f"locked{until}", "open": "active"}[state.kind]
+    if state.flagged_at:
+        return "flagged for review" if state.kind == "open" else f"{words}, flagged for review"
+    return words
 
 
 @click.command("prune")
 @with_appcontext
-@click.option("--older-than", "days", type=click.IntRange(min=1), required=True,
-              help="Delete attempts older than this many days.")
+@click.option("--older-than", "days", type=Bounded(1, MAX_AGE_DAYS), required=True,
+              help=f"Delete attempts older than this many days (1 to {MAX_AGE_DAYS}).")
 @click.option("--batch", type=click.IntRange(min=100, max=100_000), default=retention.BATCH,
               show_default=True, help="Rows per transaction.")
 def prune_command(days, batch):
