@@ -11,6 +11,15 @@ import os
 import signal
 import sys
 
+
+def count(variable, default):
+    """Return a whole number of at least 1 from the environment, or stop in one line."""
+    raw = os.environ.get(variable, str(default)).strip()
+    if not raw.isdigit() or int(raw) < 1:
+        sys.exit(f"Error: {variable} must be a whole number of at least 1, got {raw!r}.")
+    return int(raw)
+
+
 bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 # Sign-ins are CPU-bound (argon2id, 19 MiB per hash): one sync worker per core. More
 # hashing processes than cores only take turns on the cores, and each switch evicts the
@@ -18,8 +27,8 @@ bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 # on another host, add threads (PORTAL_THREADS) so a worker serves another request while
 # it waits; see the README on long CSV exports, and on keep-alive connections, which
 # stay with the threaded worker that accepted them.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
-threads = int(os.environ.get("PORTAL_THREADS", "1"))
+workers = count("WEB_CONCURRENCY", multiprocessing.cpu_count())
+threads = count("PORTAL_THREADS", 1)
 # A sync worker is restarted when one request runs longer than this, a CSV export
 # included: 120 s streams a few million rows (bench/RESULTS.md); raise it
 # (GUNICORN_CMD_ARGS="--timeout 600") to export more in one file.

@@ -1,5 +1,7 @@
 """portal: a login-security console for Flask."""
 
+import sys
+
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
@@ -53,8 +55,10 @@ def create_app(overrides=None):
 def load_config(app, overrides):
     """Layer defaults < instance/config.py < PORTAL_* environment < overrides, then check."""
     app.config.update(config.defaults())
-    app.config.from_pyfile("config.py", silent=True)
+    config.from_pyfile(app.config, "config.py")
     app.config.update(config.from_environment())
+    for line in config.unknown_names():
+        print(line, file=sys.stderr, flush=True)
     app.config.update(overrides or {})
     config.validate(app.config)
     secure = app.config["COOKIE_SECURE"]

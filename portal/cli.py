@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
 from portal import clock
+from portal import db
 from portal import schema
 from portal.accounts import users
 from portal.db import database
@@ -62,11 +63,32 @@ def schema_ready():
 
 
 def one_line_errors(step):
-    """Run a schema step; a schema it cannot bring about stops the command in one line."""
+    """Run a schema step; a database or schema it cannot use stops the command in one line."""
+    db.check_connection()
     try:
         return step()
     except (schema.SchemaError, partitions.PartitionError) as error:
         raise click.ClickException(str(error)) from None
+
+
+class Bounded(click.IntRange):
+    """A whole number in a range; one out of it stops the command in one line (no usage)."""
+
+    def fail(self, message, param=None, ctx=None):
+        raise OneLineUsageError(message, ctx, param)
+
+
+class OneLineUsageError(click.BadParameter):
+    """A bad parameter, shown as its one line: the usage is under --help."""
+
+    def show(self, file=None):
+        """Print "Error: ..." alone, as every other error of the CLI is."""
+        click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
+
+
+# Bounds that keep a date computed from the number inside the years datetime can hold.
+MAX_LOCK_HOURS = 100 * 365 * 24
+MAX_AGE_DAYS = 36500
 
 
 def describe_database():
@@ -146,7 +168,8 @@ def delete_command(name, force):
 @users_group.command("lock")
 @click.argument("name")
 @click.option("--reason", required=True, help="Why (kept in the audit trail).")
-@click.option("--hours", type=click.IntRange(min=1), help="Lift the lock after this many hours.")
+@click.option("--hours", type=Bounded(1, MAX_LOCK_HOURS),
+              help=f"Lift the lock after this many hours (1 to {MAX_LOCK_HOURS}: 100 years).")
 @click.option("--force", is_flag=True, help="Lock even the last admin.")
 def lock_user_command(name, reason, hours, force):
     """Lock user NAME (all devices) and end all of its sessions."""
@@ -184,11 +207,22 @@ def cli_actor():
 
 @users_group.command("list")
 def list_users_command():
-    """List users: name, role, lock state, created."""
+    """List users, tab-separated under a header: name, role, lock state, created."""
+    click.echo("NAME\tROLE\tSTATE\tCREATED")
     for user in lock_states.user_rows(limit=None):
         role = "admin" if user.is_admin else "user"
-        state = user.state.kind if user.state.kind != "open" else "active"
-        click.echo(f"{user.username}\t{role}\t{state}\t{user.created_at:%Y-%m-%d %H:%M} UTC")
+        click.echo(f"{user.username}\t{role}\t{describe_state(user.state)}\t"
+                   f"{user.created_at:%Y-%m-%d %H:%M} UTC")
+
+
+def describe_state(state):
+    """Name a LockState in the words of the users page's badge."""
+    until = f" until {state.until:%Y-%m-%d %H:%M} UTC" if state.until else ""
+    words = {"admin": f"locked by admin{until}", "permanent": "locked until unlocked",
+             "temporary": f"locked{until}", "open": "active"}[state.kind]
+    if state.flagged_at:
+        return "flagged for review" if state.kind == "open" else f"{words}, flagged for review"
+    return words
 
 
 @click.group("ips", cls=AppGroup)
@@ -225,8 +259,8 @@ def lift_ip_command(address):
 
 @click.command("prune")
 @with_appcontext
-@click.option("--older-than", "days", type=click.IntRange(min=1), required=True,
-              help="Delete attempts older than this many days.")
+@click.option("--older-than", "days", type=Bounded(1, MAX_AGE_DAYS), required=True,
+              help=f"Delete attempts older than this many days (1 to {MAX_AGE_DAYS}).")
 @click.option("--batch", type=click.IntRange(min=100, max=100_000), default=retention.BATCH,
               show_default=True, help="Rows per transaction.")
 def prune_command(days, batch):

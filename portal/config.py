@@ -5,17 +5,34 @@ environment is parsed by type (never eval'd) and a bad value stops start-up
 with a message that names the variable.
 """
 
+import difflib
 import functools
 import ipaddress
 import os
+import traceback
 from dataclasses import dataclass
+
+import click
+from gunicorn.errors import AppImportError
 
 ENV_PREFIX = "PORTAL_"
 MIN_SECRET_BYTES = 32
+# PORTAL_* names read by the project's tools, not by the app, so no typos of settings:
+# the tests' PostgreSQL server, gunicorn.conf.py's address and threads, and the switch
+# that makes the browser tests rewrite docs/screenshots/.
+TOOL_NAMES = {"TEST_DATABASE_URL", "BIND", "THREADS", "UPDATE_SCREENSHOTS"}
 
 
-class ConfigError(RuntimeError):
-    """A setting is missing or out of range; the message says which and why."""
+class ConfigError(click.ClickException, AppImportError):
+    """A setting is missing or out of range; the message says which and why.
+
+    Its two bases make each way of starting the portal print it as one line, with no
+    traceback: click shows a ClickException from `flask --app portal ...` (whose app
+    loads inside click's error handling) as "Error: ...", and gunicorn prints only the
+    message of an AppImportError raised while a worker loads the app, then stops
+    ("App failed to load") rather than showing the traceback of a worker that failed
+    to boot. run.py catches it itself.
+    """
 
 
 @dataclass(frozen=True)
@@ -94,6 +111,38 @@ def from_environment(environ=None):
         if raw is not None:
             found[name] = parse(name, raw, setting)
     return found
+
+
+def unknown_names(environ=None):
+    """Return a warning line for each PORTAL_* variable that is no setting, naming the nearest."""
+    environ = os.environ if environ is None else environ
+    known = [ENV_PREFIX + name for name in SETTINGS]
+    lines = []
+    for variable in sorted(environ):
+        name = variable.removeprefix(ENV_PREFIX)
+        if variable.startswith(ENV_PREFIX) and name not in SETTINGS and name not in TOOL_NAMES:
+            nearest = difflib.get_close_matches(variable, known, n=1)
+            hint = f"; did you mean {nearest[0]}?" if nearest else " (the README lists them)."
+            lines.append(f"Warning: {variable} is not a setting and is ignored{hint}")
+    return lines
+
+
+def from_pyfile(flask_config, filename):
+    """Load the instance folder's config file; one that cannot run stops start-up in one line."""
+    path = os.path.join(flask_config.root_path, filename)
+    try:
+        flask_config.from_pyfile(filename, silent=True)
+    except SyntaxError as error:
+        raise ConfigError(f"{error.filename}:{error.lineno}: {error.msg}: correct that line "
+                          "or remove the file.") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: {error.strerror}: make it readable or remove it.") from None
+    except Exception as error:  # the file is Python: it may raise anything
+        lines = [f.lineno for f in traceback.extract_tb(error.__traceback__)
+                 if f.filename == path]
+        raise ConfigError(f"{path}:{lines[-1] if lines else '?'}: "
+                          f"{type(error).__name__}: {error}: correct that line or remove "
+                          "the file.") from None
 
 
 def parse(name, raw, setting):

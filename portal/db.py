@@ -7,6 +7,7 @@ holds no connection while it waits for a client. PostgreSQL goes through psycopg
 queries are compiled once (`CompiledQuery`) and prepared on the server.
 """
 
+import errno
 import os
 import weakref
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from contextlib import suppress
 import psycopg
 from peewee import DatabaseError
 from peewee import DatabaseProxy
+from peewee import OperationalError
 from peewee import Value
 from peewee import __exception_wrapper__
 from playhouse.db_url import parse
@@ -36,6 +38,7 @@ SQLITE_PRAGMAS = {
 STALE_SECONDS = 300
 CONNECT_TIMEOUT = 2  # seconds; libpq's least. A URL's own connect_timeout wins.
 ANSWER_MARGIN = 0.5  # seconds past the statement timeout before the server counts as hung
+URL_SETTING = "PORTAL_DATABASE_URL"
 
 
 def init_app(app):
@@ -67,17 +70,52 @@ def open_database(url, app):
         # a server that says nothing for longer has stopped (a frozen host, a stalled disk).
         db.answer_within = timeout / 1000 + ANSWER_MARGIN if timeout else None
         return db
-    raise ConfigError(f"PORTAL_DATABASE_URL: unsupported database {scheme!r} "
-                     "(use sqlite:///path or postgresql://user@host/name).")
+    raise ConfigError(f"{URL_SETTING}: unsupported database {scheme!r} "
+                      "(use sqlite:///path or postgresql://user@host/name).")
 
 
 def sqlite_path(name, app):
-    """Resolve a relative SQLite path against the project folder (the instance's parent)."""
-    if name == ":memory:" or os.path.isabs(name):
+    """Return the file of a SQLite URL, relative to the project folder (the instance's
+    parent), in a folder SQLite can write (a relative path's is made), created 0600 if new.
+    """
+    if name == ":memory:":
         return name
-    path = os.path.join(os.path.dirname(app.instance_path), name)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    path = os.path.join(os.path.dirname(app.instance_path), name)  # an absolute name wins
+    folder = os.path.dirname(path)
+    try:
+        if not os.path.isabs(name):
+            os.makedirs(folder, exist_ok=True)
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(errno.ENOENT, "no such folder", folder)
+        # Even when the file is writable, SQLite creates its -wal and -shm files beside it.
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "this user may not write in it", folder)
+        # SQLite would create the file 0644 (with the usual umask); it gives the -wal and
+        # -shm files the mode of the main file. The file holds password hashes.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise ConfigError(f"{URL_SETTING}: cannot use {error.filename} for the SQLite "
+                          f"database ({error.strerror}): create the folder, make it "
+                          "writable by this user, or name another path.") from None
     return path
+
+
+def check_connection():
+    """Connect once, so a database the URL leads to but cannot open stops a command in one line.
+
+    Only commands and run.py check: a served app that cannot connect answers 503 and
+    recovers by itself once the database is back.
+    """
+    try:
+        with database.connection_context():
+            pass
+    except OperationalError as error:
+        reason = (postgres.refusal(error, database.obj.connect_params) if is_postgresql()
+                  else f"cannot open the SQLite database {database.obj.database} ({error}): "
+                  "correct the path")
+        raise ConfigError(f"{URL_SETTING}: {reason}.") from None
 
 
 class SqlitePool(PooledSqliteDatabase):

@@ -6,6 +6,7 @@ a Cursor class, Peewee's adapter).
 """
 
 import contextvars
+import re
 import select
 import weakref
 from contextlib import contextmanager
@@ -30,6 +31,30 @@ def sqlstate(error):
     """Return the SQLSTATE of a PostgreSQL error (psycopg's or Peewee's), or None."""
     return getattr(error, "sqlstate", None) or getattr(getattr(error, "orig", None),
                                                        "sqlstate", None)
+
+
+# What libpq says when the server refuses a connection, and what the operator can do.
+REFUSALS = [
+    (re.compile(r'database "(.+?)" does not exist'),
+     "{where} has no database {0!r}: create it (createdb {0}), or correct the URL"),
+    (re.compile(r'role "(.+?)" does not exist'),
+     "{where} has no role {0!r}: create it (createuser {0}), or correct the URL's user"),
+    (re.compile(r'password authentication failed for user "(.+?)"'),
+     "{where} refused the password of {0!r}: correct the URL's password"),
+]
+
+
+def refusal(error, params):
+    """Return why a connection with these parameters failed, and the fix, in one sentence."""
+    where = f"PostgreSQL at {params.get('host') or 'the local socket'}:{params.get('port', 5432)}"
+    text = str(error).removeprefix("connection failed: ")
+    for pattern, advice in REFUSALS:
+        found = pattern.search(text)
+        if found:
+            return advice.format(*found.groups(), where=where)
+    # libpq's own words, e.g. "Connection refused", "timeout expired", without its hints.
+    cause = text.splitlines()[0].rpartition(" failed: ")[2] if text else "no reason given"
+    return f"cannot reach {where} ({cause}): start it, or correct the host and port in the URL"
 
 
 def retire(conn):

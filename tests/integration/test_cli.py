@@ -1,5 +1,7 @@
 """The flask CLI: init-db, users create (with the password rule) and list."""
 
+import re
+
 import pytest
 
 from portal.accounts import passwords
@@ -101,7 +103,7 @@ def test_users_create_refuses_a_password_the_rule_refuses_in_one_line(runner, pa
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith("Error: ") and message in line
-    assert runner.invoke(args=["users", "list"]).output == ""
+    assert runner.invoke(args=["users", "list"]).output == "NAME\tROLE\tSTATE\tCREATED\n"
 
 
 @pytest.mark.parametrize("password", ["fifteen chars!!", "a" + " long passphrase" * 4,
@@ -124,9 +126,40 @@ def test_the_minimum_length_is_a_setting(runner):
     assert create(runner, "erin", "twenty characters ok").exit_code == 0
 
 
-def test_users_list(runner):
-    runner.invoke(args=["users", "create", "zed", "--password-stdin"], input="a long password\n")
-    runner.invoke(args=["users", "create", "amy", "--admin", "--password-stdin"],
-                  input="a long password\n")
-    lines = runner.invoke(args=["users", "list"]).output.splitlines()
-    assert [line.split("\t")[:2] for line in lines] == [["amy", "admin"], ["zed", "user"]]
+@pytest.mark.settings(LOCKOUT_MAX_FAILURES=1)
+def test_users_list_has_a_header_and_separate_role_and_state_columns(app, auth, runner):
+    for name in ("amy", "bob", "cat", "dan"):
+        auth.create(name, is_admin=name == "amy")
+    runner.invoke(args=["users", "lock", "amy", "--reason", "left"])
+    runner.invoke(args=["users", "lock", "bob", "--reason", "away", "--hours", "2"])
+    auth.login("cat", "wrong password")
+    with app.app_context():
+        User.update(review_flagged_at=User.created_at).where(User.username == "dan").execute()
+    header, *rows = runner.invoke(args=["users", "list"]).output.splitlines()
+    assert header == "NAME\tROLE\tSTATE\tCREATED"
+    assert [row.split("\t")[:2] for row in rows] == [
+        ["amy", "admin"], ["bob", "user"], ["cat", "user"], ["dan", "user"]]
+    states = [row.split("\t")[2] for row in rows]
+    assert states[0] == "locked by admin" and states[3] == "flagged for review"
+    assert re.fullmatch(r"locked by admin until \d{4}-\d\d-\d\d \d\d:\d\d UTC", states[1])
+    assert re.fullmatch(r"locked until \d{4}-\d\d-\d\d \d\d:\d\d UTC", states[2])
+    assert all(row.endswith(" UTC") for row in rows)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["users", "lock", "amy", "--reason", "x", "--hours", "99999999999"],
+     "Error: Invalid value for '--hours': 99999999999 is not in the range 1<=x<=876000."),
+    (["prune", "--older-than", "1000000"],
+     "Error: Invalid value for '--older-than': 1000000 is not in the range 1<=x<=36500."),
+])
+def test_numbers_past_what_a_date_can_hold_are_refused_in_one_line(auth, runner, args, message):
+    auth.create("amy")
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2 and result.stderr.splitlines() == [message]
+
+
+def test_the_largest_numbers_allowed_work(auth, runner):
+    auth.create("amy")
+    locked = runner.invoke(args=["users", "lock", "amy", "--reason", "x", "--hours", "876000"])
+    assert locked.exit_code == 0, locked.output
+    assert runner.invoke(args=["prune", "--older-than", "36500"]).exit_code == 0

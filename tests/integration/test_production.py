@@ -51,7 +51,7 @@ def test_cli_then_gunicorn_sign_in_and_out(app, database_url):
     created = flask_cli(env, "users", "create", "olga", "--admin", "--password-stdin",
                         stdin="a long password\n")
     assert created.returncode == 0, created.stderr
-    assert "olga\tadmin" in flask_cli(env, "users", "list").stdout
+    assert "\nolga\tadmin\tactive\t" in flask_cli(env, "users", "list").stdout
     with Gunicorn(env, workers=2) as server:
         http, token = csrf_session(server.url)
         signed_in = http.post(f"{server.url}/login", timeout=10, allow_redirects=False, data={

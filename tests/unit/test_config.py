@@ -74,3 +74,14 @@ def test_defaults_match_the_design():
     assert values["TRUSTED_PROXIES"] == 0 and values["LOCKOUT_MAX_FAILURES"] == 5
     assert values["PASSWORD_MEMORY_COST"] == 19456 and values["PASSWORD_TIME_COST"] == 2
     assert values["PASSWORD_MIN_LENGTH"] == 15
+
+
+def test_unknown_portal_names_warn_with_the_nearest_setting_and_tools_names_do_not():
+    env = {"PORTAL_TOKEN_TTLL": "1", "PORTAL_ZZZ": "1", "PORTAL_TOKEN_TTL": "600",
+           "PORTAL_THREADS": "2", "PORTAL_BIND": "x", "PORTAL_TEST_DATABASE_URL": "x",
+           "PORTAL_UPDATE_SCREENSHOTS": "1", "OTHER_TOKEN_TTLL": "1"}
+    assert config.unknown_names(env) == [
+        "Warning: PORTAL_TOKEN_TTLL is not a setting and is ignored; did you mean "
+        "PORTAL_TOKEN_TTL?",
+        "Warning: PORTAL_ZZZ is not a setting and is ignored (the README lists them)."]
+
