@@ -130,7 +130,7 @@ def test_the_minimum_length_is_a_setting(runner):
 def test_users_list_has_a_header_and_separate_role_and_state_columns(app, auth, runner):
     for name in ("amy", "bob", "cat", "dan"):
         auth.create(name, is_admin=name == "amy")
-    runner.invoke(args=["users", "lock", "amy", "--reason", "left"])
+    runner.invoke(args=["users", "lock", "amy", "--reason", "left", "--force"])  # the last admin
     runner.invoke(args=["users", "lock", "bob", "--reason", "away", "--hours", "2"])
     auth.login("cat", "wrong password")
     with app.app_context():
