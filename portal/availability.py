@@ -21,7 +21,10 @@ CAUSES = [("full", "disk full"), ("no space", "disk full"), ("disk i/o", "disk e
           ("did not answer", "not answering"), ("timeout expired", "not answering"),
           ("database is locked", "busy past its timeout"),
           ("canceling statement", "busy past its timeout"), ("deadlock", "busy (deadlock)"),
-          ("too many clients", "out of connections")]
+          ("too many clients", "out of connections"),
+          # Said when connecting: a schema's missing table is a ProgrammingError instead.
+          ("does not exist", "refuses us: no such database or role"),
+          ("authentication failed", "refuses us: wrong password")]
 HEALTH_CHECK_WAIT = 1.5  # seconds for each answer: /healthz fails within about 2 s
 
 
