@@ -15,7 +15,7 @@ import sys
 def count(variable, default):
     """Return a whole number of at least 1 from the environment, or stop in one line."""
     raw = os.environ.get(variable, str(default)).strip()
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         sys.exit(f"Error: {variable} must be a whole number of at least 1, got {raw!r}.")
     return int(raw)
 

@@ -86,6 +86,19 @@ class OneLineUsageError(click.BadParameter):
         click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
 
 
+class OneLineGroup(AppGroup):
+    """A command group whose commands report a usage mistake (a missing option, a value
+    not among the choices) in one line, as every other error of the CLI."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OneLineUsageError:
+            raise
+        except click.UsageError as error:
+            raise OneLineUsageError(error.format_message(), error.ctx) from None
+
+
 # Bounds that keep a date computed from the number inside the years datetime can hold.
 MAX_LOCK_HOURS = 100 * 365 * 24
 MAX_AGE_DAYS = 36500
@@ -96,7 +109,7 @@ def describe_database():
     return f"{type(database.obj).__name__} {database.obj.database}"
 
 
-@click.group("users", cls=AppGroup)
+@click.group("users", cls=OneLineGroup)
 @with_appcontext
 def users_group():
     """Manage user accounts."""
@@ -184,7 +197,7 @@ def lock_user_command(name, reason, hours, force):
 @users_group.command("unlock")
 @click.argument("name")
 def unlock_user_command(name):
-    """Unlock user NAME and forget its failed attempts."""
+    """Lift every lock on user NAME (forgetting the failures behind them) and its review."""
     user = existing_user(name)
     if admin_locks.unlock(user, cli_actor(), None):
         click.echo(f"Unlocked {user.username!r}.")
@@ -225,10 +238,11 @@ def describe_state(state):
     return words
 
 
-@click.group("ips", cls=AppGroup)
+@click.group("ips", cls=OneLineGroup)
 @with_appcontext
 def ips_group():
     """See and lift IP throttles."""
+    schema_ready()
 
 
 @ips_group.command("list")

@@ -187,8 +187,15 @@ def validate(config):
 @functools.lru_cache(maxsize=8)
 def ip_networks(text):
     """Return the networks of a comma-separated list of addresses and CIDR blocks."""
-    return tuple(ipaddress.ip_network(part.strip(), strict=False)
-                 for part in (text or "").split(",") if part.strip())
+    networks = tuple(ipaddress.ip_network(part.strip(), strict=True)
+                     for part in (text or "").split(",") if part.strip())
+    for network in networks:
+        # Spares nobody in particular and everyone at once: a typo, never a policy.
+        if network.prefixlen == 0:
+            raise ValueError(f"{network} would spare every address")
+        if "%" in str(network):
+            raise ValueError(f"{network} carries an interface scope")
+    return networks
 
 
 def check_type(name, value, setting):

@@ -84,6 +84,11 @@ def reset_account(account):
         FailureBudget.account == account).execute()
 
 
+def forget_account(account):
+    """Delete every budget of an account, its known devices' included (account deleted)."""
+    FailureBudget.delete().where(FailureBudget.account == account).execute()
+
+
 def unknown_client_budgets(accounts):
     """Return {account: Budget} of these accounts' budgets for unknown clients (one query)."""
     rows = FailureBudget.select().where(FailureBudget.account.in_(list(accounts)),

@@ -5,6 +5,7 @@ failures; lifting it forgets the window, so the address starts afresh. IPv6 clie
 are counted by /64 network, and listed and lifted so.
 """
 
+import ipaddress
 from collections import namedtuple
 
 from flask import current_app
@@ -42,12 +43,22 @@ def throttled(limit=LIST_LIMIT):
 
 
 def key_of(text):
-    """Return the window key an address or network names, or raise NotAnAddress."""
+    """Return the window key an address (or a /32, or an IPv6 /64 as listed) names.
+
+    Raise NotAnAddress for anything else: a wider block holds many windows, and lifting
+    one of them while saying the block was lifted would mislead.
+    """
     text = (text or "").strip()
-    if "/" in text:  # a /64 as listed: its first address names it
-        text = text.split("/", 1)[0]
+    if "/" in text:
+        try:
+            network = ipaddress.ip_network(text, strict=True)
+        except ValueError:
+            raise NotAnAddress(text) from None
+        if network.prefixlen != (32 if network.version == 4 else 64):
+            raise NotAnAddress(text)
+        text = str(network.network_address)
     key = policy.ip_window_key(text)
-    if key == "invalid":
+    if key == "invalid" or "%" in text:
         raise NotAnAddress(text)
     return key
 

@@ -60,7 +60,9 @@ def delete(user, actor, actor_id=None, actor_ip=None, force=False):
     this one included, keep the account's name in target_name.
     """
     with database.atomic():  # budgets before user rows: the order of a sign-in's row locks
-        budgets.reset_account(user.username)
+        # Gone, not reset: a budget row is what makes a browser a known device, and the
+        # next account of that name must not inherit the old owner's devices.
+        budgets.forget_account(user.username)
         current = guards.check(user, actor_id, force)
         audit.record(audit.DELETE, current.id, actor, actor_ip)
         audit.name_target(current.id, current.username)

@@ -102,6 +102,10 @@ class PasswordForm(FlaskForm):
         if self.new.data != self.confirm.data:
             self.confirm.errors = ["mismatch"]
             return False
+        if self.new.data == self.current.data:
+            # Or a temporary password an admin set (and knows) could be "changed" to itself.
+            self.new.errors = ["same"]
+            return False
         try:
             users.check_password(self.new.data or "", self.username)
         except users.PasswordError as error:

@@ -184,6 +184,10 @@ def test_a_temporary_password_is_shown_once_and_must_be_changed(app, admin, clie
     assert form.status_code == 200 and "temporary password" in text(form)
     elsewhere = app.test_client()
     elsewhere.post("/login", data={"username": "alice", "password": password})
+    kept = alice.post("/account/password", data={"current": password, "new": password,
+                                                 "confirm": password})
+    assert kept.status_code == 400 and "must differ from the current one" in text(kept)
+    assert alice.get("/account/sessions").headers["Location"] == "/account/password"
     changed = alice.post("/account/password", data={"current": password, "new": NEW_PASSWORD,
                                                      "confirm": NEW_PASSWORD})
     assert changed.status_code == 200 and "Password changed" in text(changed)

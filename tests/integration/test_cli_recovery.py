@@ -6,6 +6,7 @@ import io
 import pytest
 
 from portal.models import AuditEvent
+from portal.models import FailureBudget
 from portal.models import LoginAttempt
 from portal.models import Session
 from portal.models import User
@@ -131,6 +132,24 @@ def test_a_deleted_name_can_be_created_again_with_no_old_failures(app, accounts,
     invoke(runner, "delete", "alice")
     accounts.create("alice")
     assert accounts.login("alice").status_code == 302
+
+
+def test_a_deleted_accounts_devices_are_not_the_next_ones(app, accounts, runner):
+    browser = app.test_client()
+    assert browser.post("/login", data={"username": "alice", "password": accounts.password}
+                        ).status_code == 302  # a known device of this alice
+    invoke(runner, "delete", "alice")
+    with app.app_context():
+        assert FailureBudget.select().where(FailureBudget.account == "alice").count() == 0
+
+
+@pytest.mark.parametrize("args", [["users", "role", "alice", "superuser"],
+                                  ["users", "lock", "alice"], ["ips", "lift"],
+                                  ["users", "delete", "alice", "--nope"]])
+def test_a_usage_mistake_is_one_line(app, accounts, runner, args):
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert result.output.startswith("Error: ") and "Usage" not in result.output
 
 
 def test_unlock_of_an_open_account_writes_nothing(app, accounts, runner):

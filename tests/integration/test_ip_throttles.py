@@ -7,6 +7,7 @@ from portal.config import ConfigError
 from portal.models import AuditEvent
 from portal.models import IpThrottle
 from tests.conftest import TEST_SETTINGS
+from tests.pgcluster import free_port
 from tests.server import flask_cli
 from tests.server import portal_env
 
@@ -46,6 +47,13 @@ def test_an_ipv6_client_is_listed_and_lifted_by_its_64(app, runner):
     assert "2001:db8:1:2::/64\t3\t" in runner.invoke(args=["ips", "list"]).output
     assert "Lifted the throttle on 2001:db8:1:2::/64." in runner.invoke(
         args=["ips", "lift", "2001:db8:1:2::/64"]).output
+
+
+@pytest.mark.parametrize("block", ["10.0.0.0/8", "2001:db8::/48", "1.2.3.4/garbage",
+                                   "fe80::1%eth0"])
+def test_only_an_address_or_what_the_list_shows_can_be_lifted(app, runner, block):
+    refused = runner.invoke(args=["ips", "lift", block])
+    assert refused.exit_code == 1 and "is not an IP address" in refused.output
 
 
 def test_lifting_something_that_is_no_address_is_one_line(app, database_url):
@@ -92,8 +100,16 @@ def test_an_allowlisted_network_is_never_throttled_but_accounts_still_lock(app, 
                        environ_base=OFFICE).status_code == 200  # the account is locked
 
 
-@pytest.mark.parametrize("value", ["10.0.0.0/33", "office", "10.0.0.0/8,,nope"])
+@pytest.mark.parametrize("value", ["10.0.0.0/33", "office", "10.0.0.0/8,,nope",
+                                   "10.0.0.1/8", "0.0.0.0/0", "fe80::%eth0/64"])
 def test_a_bad_allowlist_stops_start_up_naming_it(tmp_path, value):
     with pytest.raises(ConfigError, match="^PORTAL_IP_ALLOWLIST must be comma-separated"):
         create_app({**TEST_SETTINGS, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
                     "IP_ALLOWLIST": value})
+
+
+def test_the_ips_commands_say_in_one_line_when_the_database_cannot_serve():
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"  # nobody listens there
+    refused = flask_cli(portal_env(url), "ips", "list")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "PORTAL_DATABASE_URL" in refused.stderr and "Traceback" not in refused.stderr
