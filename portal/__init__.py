@@ -18,6 +18,8 @@ from portal.views import account
 from portal.views import admin
 from portal.views import auth
 from portal.views import health
+from portal.views import login_history
+from portal.views import throttled_ips
 from portal.web import bodies
 from portal.web import client
 from portal.web import headers
@@ -68,5 +70,6 @@ def load_config(app, overrides):
 
 def register_blueprints(app):
     """Mount the pages."""
-    for blueprint in (auth.bp, account.bp, admin.bp, health.bp):
+    for blueprint in (auth.bp, account.bp, admin.bp, login_history.bp, throttled_ips.bp,
+                      health.bp):
         app.register_blueprint(blueprint)

@@ -1,28 +1,19 @@
-"""The admin review screens: login history, users and their locks."""
+"""The admin's users screens: the list, one user's page, and what an admin does to an account."""
 
 from flask import Blueprint
-from flask import Response
 from flask import abort
 from flask import g
 from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import stream_with_context
 from flask import url_for
 
-from portal import clock
 from portal.accounts import users
 from portal.history import activity
-from portal.history import attempts
-from portal.history import chart
-from portal.history import export
-from portal.history import queries
-from portal.history.queries import Filters
 from portal.security import admin_locks
 from portal.security import audit
 from portal.security import guards
-from portal.security import ip_throttles
 from portal.security import lock_states
 from portal.security import recovery
 from portal.sessions import store
@@ -51,61 +42,6 @@ def count_reviews():
     page = request.method == "GET" and request.endpoint != "static" and not is_htmx()
     if page and user is not None and user.is_admin:
         g.review_count = lock_states.flagged_count()
-
-
-@bp.app_template_global()
-def ip_filter_prefix(filters):
-    """Return the history URL of these filters with `ip=` last, for the value to follow."""
-    others = {name: value for name, value in filters.args().items() if name != "ip"}
-    url = url_for("admin.history", **others)
-    return url + ("&" if "?" in url else "?") + "ip="
-
-
-@bp.get("/history", endpoint="history")
-@admin_required
-def history_page():
-    """Show login attempts, newest first, under the filters in the query string."""
-    filters = Filters.from_args(request.args)
-    rows, next_cursor, bad_field = [], None, None
-    try:
-        rows, next_cursor = queries.page(filters, request.args.get("before"))
-    except queries.BadFilter as bad:
-        bad_field = bad.field
-    before = request.args.get("before")
-    page = render_page_or_partial(
-        "admin/history.html", "partials/admin/_history_rows.html", rows=rows, filters=filters,
-        next_cursor=next_cursor, bad_field=bad_field, paging=bool(before), reasons=attempts.REASONS)
-    response = make_response(page, 400 if bad_field else 200)
-    # The address bar shows only the filters that are set (the form sends empty ones too).
-    return push_url(response, url_for("admin.history", before=before, **filters.args()))
-
-
-@bp.get("/history.csv")
-@admin_required
-def history_csv():
-    """Stream the filtered history as CSV."""
-    filters = Filters.from_args(request.args)
-    try:
-        queries.conditions(filters)
-    except queries.BadFilter:
-        abort(400)
-    name = f"login-history-{clock.now():%Y%m%d-%H%M%S}.csv"
-    return Response(stream_with_context(export.csv_chunks(queries.all_rows(filters))),
-                    mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-@bp.get("/history/chart")
-@admin_required
-def history_chart():
-    """Render the failures chart and top sources for the filters (loaded after the rows)."""
-    filters = Filters.from_args(request.args)
-    try:
-        overview = chart.overview(filters)
-    except queries.BadFilter:
-        abort(400)
-    return render_page_or_partial("admin/history_chart.html", "partials/admin/_history_chart.html",
-                                  filters=filters, **overview)
 
 
 @bp.get("/users")
@@ -269,23 +205,3 @@ def render_user_page(user, form, status=200, problem=None):
         problem=problem,
         reported=store.list_reported(user.id),
         locked_devices=lock_states.locked_devices(user)), status
-
-
-@bp.get("/ips")
-@admin_required
-def ip_list():
-    """List the throttled addresses, each liftable, and the latest lifts."""
-    return render_template("admin/ips.html", throttled=ip_throttles.throttled(),
-                           lifts=audit.address_events())
-
-
-@bp.post("/ips/lift")
-@admin_required
-def lift_ip():
-    """Lift one address's IP throttle, on the audit trail."""
-    try:
-        key = ip_throttles.lift(request.form.get("ip", ""), g.user.username, client.current().ip)
-    except ip_throttles.NotAnAddress:
-        abort(400)
-    notices.notify("ip_lifted" if key else "ip_not_throttled", key or "")
-    return redirect(url_for("admin.ip_list"))
