@@ -2,6 +2,8 @@
 
 import csv
 import io
+import itertools
+import threading
 
 import pytest
 
@@ -10,9 +12,14 @@ from portal.models import FailureBudget
 from portal.models import LoginAttempt
 from portal.models import Session
 from portal.models import User
+from portal.security import admin_locks
+from portal.security import guards
+from portal.security import recovery
+from tests.integration.test_upgrade import LONG_AGO
 from tests.integration.test_upgrade import empty_url  # noqa: F401 (a fixture)
 from tests.integration.test_upgrade import fill_like_87302ba
 from tests.integration.test_upgrade import init_db
+from tests.integration.test_upgrade import insert
 from tests.integration.test_upgrade import load
 from tests.integration.test_upgrade import portal_on
 from tests.server import flask_cli
@@ -162,10 +169,13 @@ def test_an_upgraded_database_keeps_the_audit_trail_of_a_deleted_user(empty_url)
     app = portal_on(empty_url)
     load(app, "87302ba")
     fill_like_87302ba(app)
+    with app.app_context():  # the old release's own audit event, which 0012 must carry over
+        insert("audit_events", at=LONG_AGO, actor="root", actor_ip="127.0.0.1", action="lock",
+               target_id=2, reason="stolen laptop")
     assert init_db(app).exit_code == 0
     runner = app.test_cli_runner()
     assert runner.invoke(args=["users", "delete", "bob"]).exit_code == 0  # admin-locked
-    assert actions(app) == [("delete", "cli", "bob")]
+    assert actions(app) == [("lock", "root", "bob"), ("delete", "cli", "bob")]
 
 
 @pytest.mark.slow
@@ -180,3 +190,40 @@ def test_a_lost_admin_password_is_reset_from_the_shell(app, accounts, database_u
     assert refused.stderr.splitlines() == [
         "Error: 'root' is the last admin who can sign in: make another admin first. "
         "(--force does it anyway)"]
+
+
+def test_two_admins_removing_each_other_at_once_leave_one(app, accounts):
+    """Each check of "is another admin left?" and its change hold the admins' rows: of
+    two admins demoting, locking or deleting each other at once, one is refused."""
+    changes = [lambda target, actor: recovery.set_role(target, False, "t", actor.id),
+               lambda target, actor: admin_locks.lock(target, "r", None, "t", None,
+                                                      actor_id=actor.id),
+               lambda target, actor: recovery.delete(target, "t", actor.id)]
+    for first, second in itertools.product(changes, repeat=2):
+        with app.app_context():
+            Session.delete().execute()
+            User.delete().where(User.username.in_(["aaaa", "bbbb"])).execute()
+            User.update(is_admin=False).where(User.is_admin == True).execute()  # noqa: E712
+        one, other = accounts.create("aaaa", is_admin=True), accounts.create("bbbb", is_admin=True)
+        start, outcomes = threading.Barrier(2), []
+        threads = [threading.Thread(target=at_once, args=(app, start, outcomes, *plan))
+                   for plan in ((first, other, one), (second, one, other))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with app.app_context():
+            left = User.select().where(User.is_admin == True,  # noqa: E712
+                                       User.lock_reason.is_null()).count()
+        assert sorted(outcomes) == ["done", "refused"] and left == 1
+
+
+def at_once(app, start, outcomes, change, target, actor):
+    """Make the change as soon as the other thread is ready too; note how it went."""
+    with app.app_context():
+        start.wait()
+        try:
+            change(target, actor)
+            outcomes.append("done")
+        except guards.Refused:
+            outcomes.append("refused")
