@@ -172,14 +172,8 @@ def ip_exempt(text, policy):
 
     Only the IP throttle: failures from there still count against the account.
     """
-    if not policy.ip_allowlist:
-        return False
-    try:
-        address = ipaddress.ip_address((text or "").strip())
-    except ValueError:
-        return False
-    address = address.ipv4_mapped or address if address.version == 6 else address
-    return any(address in network for network in policy.ip_allowlist)
+    address = client_address(text)
+    return address is not None and any(address in network for network in policy.ip_allowlist)
 
 
 def ip_window_key(text):
@@ -188,15 +182,21 @@ def ip_window_key(text):
     One IPv6 client usually holds a whole /64, so counting single addresses would
     give it 2**64 budgets.
     """
-    try:
-        address = ipaddress.ip_address((text or "").strip())
-    except ValueError:
+    address = client_address(text)
+    if address is None:
         return "invalid"
     if address.version == 4:
         return str(address)
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
     return str(ipaddress.ip_network(f"{address}/64", strict=False))
+
+
+def client_address(text):
+    """Return the client's address (an IPv4-mapped IPv6 one as IPv4), or None for junk."""
+    try:
+        address = ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return None
+    return address.ipv4_mapped or address if address.version == 6 else address
 
 
 @dataclass(frozen=True)

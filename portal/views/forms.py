@@ -35,6 +35,12 @@ class LoginForm(FlaskForm):
         return self.user is not None
 
 
+class LiftForm(FlaskForm):
+    """Lift an IP throttle: the address (or IPv6 /64) as the throttles page lists it."""
+
+    ip = StringField()
+
+
 class ConfirmForm(FlaskForm):
     """A destructive action's form: it is done only when `confirm` says "yes".
 

@@ -5,12 +5,12 @@ from flask import abort
 from flask import g
 from flask import redirect
 from flask import render_template
-from flask import request
 from flask import url_for
 
 from portal.security import audit
 from portal.security import ip_throttles
 from portal.sessions.current_user import admin_required
+from portal.views.forms import LiftForm
 from portal.web import client
 from portal.web import notices
 
@@ -29,8 +29,9 @@ def ip_list():
 @admin_required
 def lift_ip():
     """Lift one address's IP throttle, on the audit trail."""
+    form = LiftForm()
     try:
-        key = ip_throttles.lift(request.form.get("ip", ""), g.user.username, client.current().ip)
+        key = ip_throttles.lift(form.ip.data or "", g.user.username, client.current().ip)
     except ip_throttles.NotAnAddress:
         abort(400)
     notices.notify("ip_lifted" if key else "ip_not_throttled", key or "")
