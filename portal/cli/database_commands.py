@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from portal import clock
 from portal import schema
 from portal.cli.terminal import Bounded
+from portal.cli.terminal import OneLineCommand
 from portal.cli.terminal import one_line_errors
 from portal.cli.terminal import schema_ready
 from portal.db import database
@@ -21,7 +22,7 @@ from portal.security import policy
 MAX_AGE_DAYS = 36500  # keeps a date computed from the number inside what datetime holds
 
 
-@click.command("init-db")
+@click.command("init-db", cls=OneLineCommand)
 @with_appcontext
 def init_db_command():
     """Create or upgrade the schema (safe to run again)."""
@@ -42,7 +43,7 @@ def describe_database():
     return f"{type(database.obj).__name__} {database.obj.database}"
 
 
-@click.command("prune")
+@click.command("prune", cls=OneLineCommand)
 @with_appcontext
 @click.option("--older-than", "days", type=Bounded(1, MAX_AGE_DAYS), required=True,
               help=f"Delete attempts older than this many days (1 to {MAX_AGE_DAYS}).")
@@ -66,7 +67,7 @@ def prune_command(days, batch):
                f"{time.perf_counter() - started:.1f} s; daily summaries keep their counts.")
 
 
-@click.command("seed-demo")
+@click.command("seed-demo", cls=OneLineCommand)
 @with_appcontext
 @click.option("--users", "user_count", type=click.IntRange(min=1, max=1_000_000), default=200,
               show_default=True)

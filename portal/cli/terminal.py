@@ -36,22 +36,38 @@ class Bounded(click.IntRange):
 class OneLineUsageError(click.BadParameter):
     """A bad parameter, shown as its one line: the usage is under --help."""
 
+    def format_message(self):
+        """Return the message as click worded it (no "Invalid value:" before a whole one)."""
+        if self.param is None and self.param_hint is None:
+            return self.message
+        return super().format_message()
+
     def show(self, file=None):
         """Print "Error: ..." alone, as every other error of the CLI is."""
         click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
 
 
-class OneLineGroup(AppGroup):
-    """A command group whose commands report a usage mistake (a missing option, a value
-    not among the choices) in one line, as every other error of the CLI."""
+class OneLineParsing:
+    """Report a usage mistake (a missing option, a value not among the choices) in one
+    line, as every other error of the CLI, rather than click's usage block."""
 
-    def invoke(self, ctx):
+    def make_context(self, info_name, args, parent=None, **extra):
         try:
-            return super().invoke(ctx)
+            return super().make_context(info_name, args, parent, **extra)
         except OneLineUsageError:
             raise
         except click.UsageError as error:
             raise OneLineUsageError(error.format_message(), error.ctx) from None
+
+
+class OneLineCommand(OneLineParsing, click.Command):
+    """A command whose usage mistakes are one line."""
+
+
+class OneLineGroup(OneLineParsing, AppGroup):
+    """A command group whose commands (and itself) report usage mistakes in one line."""
+
+    command_class = OneLineCommand
 
 
 def cli_actor():

@@ -152,7 +152,8 @@ def test_a_deleted_accounts_devices_are_not_the_next_ones(app, accounts, runner)
 
 @pytest.mark.parametrize("args", [["users", "role", "alice", "superuser"],
                                   ["users", "lock", "alice"], ["ips", "lift"],
-                                  ["users", "delete", "alice", "--nope"]])
+                                  ["users", "delete", "alice", "--nope"], ["prune"],
+                                  ["seed-demo", "--users", "many"], ["users", "--nope"]])
 def test_a_usage_mistake_is_one_line(app, accounts, runner, args):
     result = runner.invoke(args=args)
     assert result.exit_code == 2 and result.output.count("\n") == 1
