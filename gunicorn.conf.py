@@ -42,6 +42,15 @@ keepalive = 5
 os.environ.setdefault("PORTAL_DB_POOL_SIZE", str(threads))
 
 
+def on_starting(server):
+    """Warn once, in the master, of PORTAL_* names that are no setting (each worker would)."""
+    from portal import config
+
+    for line in config.unknown_names():
+        server.log.warning(line)
+    os.environ[config.NAMES_CHECKED] = "1"
+
+
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 

@@ -113,6 +113,10 @@ def from_environment(environ=None):
     return found
 
 
+# Set by gunicorn.conf.py once the master has warned: its workers need not say it again.
+NAMES_CHECKED = "_PORTAL_NAMES_CHECKED"
+
+
 def unknown_names(environ=None):
     """Return a warning line for each PORTAL_* variable that is no setting, naming the nearest."""
     environ = os.environ if environ is None else environ

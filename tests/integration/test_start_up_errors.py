@@ -10,6 +10,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -173,6 +174,16 @@ def test_an_unknown_setting_is_a_one_line_warning_naming_the_nearest(tmp_path):
     assert done.stderr.splitlines() == [
         "Warning: PORTAL_LOCKOUT_MAX_FAILRES is not a setting and is ignored; did you mean "
         "PORTAL_LOCKOUT_MAX_FAILURES?"]
+
+
+def test_gunicorn_warns_of_an_unknown_setting_once_not_once_per_worker(tmp_path):
+    env = portal_env(f"sqlite:///{tmp_path}/p.db", LOCKOUT_MAX_FAILRES="3")
+    assert flask_cli(env, "init-db").returncode == 0
+    with Gunicorn(env, workers=3) as server:
+        while len(server.worker_pids()) < 3 or "Booting worker" not in server.read_log():
+            time.sleep(0.1)
+        time.sleep(1)  # each worker has loaded the app
+    assert server.output.count("PORTAL_LOCKOUT_MAX_FAILRES is not a setting") == 1
 
 
 def test_the_sqlite_database_and_its_journal_files_are_private(tmp_path):
