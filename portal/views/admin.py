@@ -72,6 +72,8 @@ def lock_user(username):
         if is_htmx():
             return render_user_row(user, form)
         return render_user_page(user, form, 400)
+    if is_own(user):
+        return refused_change(user, guards.Refused(guards.SELF, user.username))
     if not form.confirmed:
         return unconfirmed(user, "lock", form)
     duration = admin_locks.DURATIONS[form.duration.data or ""]
@@ -99,6 +101,8 @@ def unlock_user(username):
 def temporary_password(username):
     """Set a random password to change at the next sign-in, and show it this once."""
     user, form = user_or_404(username), ConfirmForm()
+    if is_own(user):
+        return refused_change(user, guards.Refused(guards.SELF, user.username))
     if not form.confirmed:
         return unconfirmed(user, "temporary_password", form)
     try:
@@ -116,6 +120,8 @@ def set_role(username):
     user, form = user_or_404(username), RoleForm()
     if not form.validate():
         abort(400)
+    if is_own(user):
+        return refused_change(user, guards.Refused(guards.SELF, user.username))
     if not form.confirmed:
         return unconfirmed(user, "role", form)
     try:
@@ -132,6 +138,8 @@ def set_role(username):
 def delete_user(username):
     """Delete an account; its attempts and audit events stay."""
     user, form = user_or_404(username), ConfirmForm()
+    if is_own(user):
+        return refused_change(user, guards.Refused(guards.SELF, user.username))
     if not form.confirmed:
         return unconfirmed(user, "delete", form)
     try:
@@ -181,6 +189,12 @@ def unconfirmed(user, action, form):
     if is_htmx():
         return render_user_row(user, form, "unconfirmed"), 400
     return render_template("admin/confirm.html", user=user, action=action, form=form), 400
+
+
+def is_own(user):
+    """Return True when the account is the signed-in admin's: asking to confirm a change
+    the guards will refuse anyway would only mislead (they check again, under lock)."""
+    return user.id == g.user.id
 
 
 def refused_change(user, refused):

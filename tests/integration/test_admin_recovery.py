@@ -123,9 +123,10 @@ def test_nobody_locks_demotes_or_deletes_their_own_account(app, admin, client):
     assert '<span class="muted">you</span>' in row and "hx-confirm" not in row
     for path, data in [("lock", {"reason": "oops"}), ("role", {"role": "user"}),
                        ("delete", {}), ("temporary-password", {})]:
-        refused = client.post(f"/admin/users/root/{path}", data={**data, "confirm": "yes"})
-        assert refused.status_code == 403, path
-        assert "Not done: that is your own account." in text(refused)
+        for confirmed in ({"confirm": "yes"}, {}):  # refused before any confirmation page
+            refused = client.post(f"/admin/users/root/{path}", data={**data, **confirmed})
+            assert refused.status_code == 403, path
+            assert "Not done: that is your own account." in text(refused)
     refused = client.post("/admin/users/root/lock", data={"reason": "x", "confirm": "yes"},
                           headers=HTMX)
     assert refused.status_code == 400 and "your own account" in text(refused)
