@@ -139,10 +139,10 @@ def steer(ranges):
     """
     if ranges is None:
         return [NOTHING]
-    if is_postgresql():
-        return planned_by_postgresql(ranges)
     if not ranges:
         return []
+    if is_postgresql() and planner_has_statistics():
+        return planned_by_postgresql(ranges)
     counts = [rows_in_range(*each) for each in ranges]
     if 0 in counts:
         return [NOTHING]
@@ -183,6 +183,30 @@ def planned_by_postgresql(ranges):
         else:
             found.append(in_range(name, low, high, shown=True))
     return found
+
+
+# Column statistics of the attempts, or of any of their partitions (pg_stats shows what
+# this role may read, where pg_statistic needs a superuser).
+STATISTICS_KNOWN = """SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema()
+    AND tablename IN (SELECT c.relname FROM pg_class c WHERE c.oid = 'login_attempts'::regclass
+                      OR c.oid IN (SELECT inhrelid FROM pg_inherits
+                                   WHERE inhparent = 'login_attempts'::regclass)))"""
+
+
+def planner_has_statistics():
+    """Return True when PostgreSQL has statistics of the attempts to plan with.
+
+    Without them (a bulk load that autovacuum has not analyzed yet) its guesses walk the
+    wrong index, and steer()'s own counts do better (bench/RESULTS.md). Asked once per
+    DENSITY_PERIOD.
+    """
+    return remembered_statistics(database.obj, density_period())
+
+
+@functools.lru_cache(maxsize=64)
+def remembered_statistics(bound_database, period):
+    """Return whether statistics exist, once per bound database and DENSITY_PERIOD."""
+    return bool(database.execute_sql(STATISTICS_KNOWN).fetchone()[0])
 
 
 def in_range(name, low, high, shown):
@@ -226,8 +250,9 @@ def count_in_range(name, low, high):
     if name == TEXT:
         return count_text(low)
     column = getattr(LoginAttempt, name)
+    planned = is_postgresql() and planner_has_statistics()  # then only blocks are counted
     return LoginAttempt.select(LoginAttempt.id).where(column.between(low, high)).limit(
-        DENSE_ROWS if is_postgresql() else COUNT_CAP).count()
+        DENSE_ROWS if planned else COUNT_CAP).count()
 
 
 def density_period():
@@ -312,13 +337,16 @@ def trigrams(text):
 
 
 def count_text(text):
-    """Count the attempts the trigram index finds for the text, up to DENSE_ROWS (SQLite).
+    """Count the attempts the trigram index finds for the text, up to DENSE_ROWS.
 
     Text too short for the index counts as common: walking the newest attempts finds
     it soonest.
     """
     if len(text) < TRIGRAM:
         return DENSE_ROWS
+    if is_postgresql():  # pg_trgm serves the match itself
+        return LoginAttempt.select(LoginAttempt.id).where(text_condition(text)).limit(
+            DENSE_ROWS).count()
     return database.execute_sql(f"SELECT count(*) FROM ({TEXT_MATCHES} LIMIT {DENSE_ROWS})",
                                 [trigrams(text)]).fetchone()[0]
 

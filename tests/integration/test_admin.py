@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from portal import clock
+from portal import db
 from portal.history import attempts
 from portal.history import queries
 from portal.models import LoginAttempt
@@ -124,7 +125,8 @@ def test_a_blocks_density_is_probed_once_a_minute_and_never_changes_its_rows(
         statements.clear()
         assert names(client.get(cidr)) == ["alice", "bob"]
         sent.append(len(statements))
-    assert sent[0] == sent[1] + 1 == sent[2] + 1  # only the first page probed the block
+    # Only the first page probed the block (on PostgreSQL it also asked for statistics).
+    assert sent[1] == sent[2] and sent[0] == sent[1] + (2 if db.is_postgresql() else 1)
     add(app, (5, "dave", "bad_password", "203.0.113.77", "curl/8.5.0"))
     assert names(client.get(cidr)) == ["dave", "alice", "bob"]
     monkeypatch.setattr(clock, "now", lambda: NOW + timedelta(minutes=1))
