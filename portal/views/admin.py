@@ -1,5 +1,7 @@
 """The admin's users screens: the list, one user's page, and what an admin does to an account."""
 
+import functools
+
 from flask import Blueprint
 from flask import abort
 from flask import g
@@ -44,6 +46,17 @@ def count_reviews():
         g.review_count = lock_states.flagged_count()
 
 
+def answers_refusals(view):
+    """Answer a change that a guard refuses (guards.Refused) with the page that says why."""
+    @functools.wraps(view)
+    def wrapped(username, **kwargs):
+        try:
+            return view(username, **kwargs)
+        except guards.Refused as refused:
+            return refused_change(user_or_404(username), refused)
+    return wrapped
+
+
 @bp.get("/users")
 @admin_required
 def user_list():
@@ -65,6 +78,7 @@ def user_detail(username):
 
 @bp.post("/users/<username>/lock")
 @admin_required
+@answers_refusals
 def lock_user(username):
     """Lock an account with a reason (and an optional expiry); its sessions end at once."""
     user, form = user_or_404(username), LockForm()
@@ -72,16 +86,11 @@ def lock_user(username):
         if is_htmx():
             return render_user_row(user, form)
         return render_user_page(user, form, 400)
-    if is_own(user):
-        return refused_change(user, guards.Refused(guards.SELF, user.username))
-    if not form.confirmed:
-        return unconfirmed(user, "lock", form)
+    if stop := before_change(user, "lock", form):
+        return stop
     duration = admin_locks.DURATIONS[form.duration.data or ""]
-    try:
-        admin_locks.lock(user, form.reason.data, duration, g.user.username, client.current().ip,
-                         actor_id=g.user.id)
-    except guards.Refused as refused:
-        return refused_change(user, refused)
+    admin_locks.lock(user, form.reason.data, duration, g.user.username, client.current().ip,
+                     actor_id=g.user.id)
     notices.notify("locked", user.username)
     return after_lock_change(user)
 
@@ -98,54 +107,42 @@ def unlock_user(username):
 
 @bp.post("/users/<username>/temporary-password")
 @admin_required
+@answers_refusals
 def temporary_password(username):
     """Set a random password to change at the next sign-in, and show it this once."""
     user, form = user_or_404(username), ConfirmForm()
-    if is_own(user):
-        return refused_change(user, guards.Refused(guards.SELF, user.username))
-    if not form.confirmed:
-        return unconfirmed(user, "temporary_password", form)
-    try:
-        password = recovery.set_temporary_password(user, g.user.username, g.user.id,
-                                                   client.current().ip)
-    except guards.Refused as refused:
-        return refused_change(user, refused)
+    if stop := before_change(user, "temporary_password", form):
+        return stop
+    password = recovery.set_temporary_password(user, g.user.username, g.user.id,
+                                               client.current().ip)
     return render_template("admin/temporary_password.html", user=user, password=password)
 
 
 @bp.post("/users/<username>/role")
 @admin_required
+@answers_refusals
 def set_role(username):
     """Make an account an admin or a plain user."""
     user, form = user_or_404(username), RoleForm()
     if not form.validate():
         abort(400)
-    if is_own(user):
-        return refused_change(user, guards.Refused(guards.SELF, user.username))
-    if not form.confirmed:
-        return unconfirmed(user, "role", form)
-    try:
-        changed = recovery.set_role(user, form.role.data == "admin", g.user.username,
-                                    g.user.id, client.current().ip)
-    except guards.Refused as refused:
-        return refused_change(user, refused)
+    if stop := before_change(user, "role", form):
+        return stop
+    changed = recovery.set_role(user, form.role.data == "admin", g.user.username, g.user.id,
+                                client.current().ip)
     notices.notify(f"role_{form.role.data}" if changed else "role_unchanged", user.username)
     return redirect(url_for("admin.user_detail", username=user.username))
 
 
 @bp.post("/users/<username>/delete")
 @admin_required
+@answers_refusals
 def delete_user(username):
     """Delete an account; its attempts and audit events stay."""
     user, form = user_or_404(username), ConfirmForm()
-    if is_own(user):
-        return refused_change(user, guards.Refused(guards.SELF, user.username))
-    if not form.confirmed:
-        return unconfirmed(user, "delete", form)
-    try:
-        recovery.delete(user, g.user.username, g.user.id, client.current().ip)
-    except guards.Refused as refused:
-        return refused_change(user, refused)
+    if stop := before_change(user, "delete", form):
+        return stop
+    recovery.delete(user, g.user.username, g.user.id, client.current().ip)
     notices.notify("deleted", user.username)
     return redirect(url_for("admin.user_list"))
 
@@ -191,10 +188,18 @@ def unconfirmed(user, action, form):
     return render_template("admin/confirm.html", user=user, action=action, form=form), 400
 
 
-def is_own(user):
-    """Return True when the account is the signed-in admin's: asking to confirm a change
-    the guards will refuse anyway would only mislead (they check again, under lock)."""
-    return user.id == g.user.id
+def before_change(user, action, form):
+    """Return the answer that stops a destructive change before it starts, or None.
+
+    One's own account is refused at once: asking to confirm what the guards will refuse
+    anyway would mislead (they check again, under lock). Otherwise the change waits
+    for its confirmation.
+    """
+    if user.id == g.user.id:
+        raise guards.Refused(guards.SELF, user.username)
+    if not form.confirmed:
+        return unconfirmed(user, action, form)
+    return None
 
 
 def refused_change(user, refused):
