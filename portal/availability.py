@@ -7,6 +7,7 @@ from peewee import OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 
 from portal import clock
+from portal import postgres
 from portal.db import database
 from portal.models import HealthCheck
 from portal.postgres import answer_within
@@ -21,10 +22,7 @@ CAUSES = [("full", "disk full"), ("no space", "disk full"), ("disk i/o", "disk e
           ("did not answer", "not answering"), ("timeout expired", "not answering"),
           ("database is locked", "busy past its timeout"),
           ("canceling statement", "busy past its timeout"), ("deadlock", "busy (deadlock)"),
-          ("too many clients", "out of connections"),
-          # Said when connecting: a schema's missing table is a ProgrammingError instead.
-          ("does not exist", "refuses us: no such database or role"),
-          ("authentication failed", "refuses us: wrong password")]
+          ("too many clients", "out of connections")]
 HEALTH_CHECK_WAIT = 1.5  # seconds for each answer: /healthz fails within about 2 s
 
 
@@ -35,7 +33,9 @@ def unavailable_cause(error):
     text = str(error).lower()
     if any(marker in text for marker in SCHEMA_ERRORS):
         return None
-    cause = next((cause for marker, cause in CAUSES if marker in text), None)
+    refused = postgres.refused_cause(error)
+    cause = f"refuses us: {refused}" if refused else next(
+        (cause for marker, cause in CAUSES if marker in text), None)
     if isinstance(error, InternalError):
         return cause if cause == "read-only" else None  # otherwise the code's own fault
     return cause or "unreachable"

@@ -33,22 +33,28 @@ def sqlstate(error):
                                                        "sqlstate", None)
 
 
-# What libpq says when the server refuses a connection, and what the operator can do.
+# What libpq says when the server refuses a connection: the cause in a few words (for
+# the log and /healthz), and what the operator can do (for a command's one line).
 REFUSALS = [
-    (re.compile(r'database "(.+?)" does not exist'),
+    (re.compile(r'database "(.+?)" does not exist'), "no such database or role",
      "{where} has no database {0!r}: create it (createdb {0}), or correct the URL"),
-    (re.compile(r'role "(.+?)" does not exist'),
+    (re.compile(r'role "(.+?)" does not exist'), "no such database or role",
      "{where} has no role {0!r}: create it (createuser {0}), or correct the URL's user"),
-    (re.compile(r'password authentication failed for user "(.+?)"'),
+    (re.compile(r'password authentication failed for user "(.+?)"'), "wrong password",
      "{where} refused the password of {0!r}: correct the URL's password"),
 ]
+
+
+def refused_cause(error):
+    """Return why the server refused the connection, in a few words, or None."""
+    return next((cause for pattern, cause, _ in REFUSALS if pattern.search(str(error))), None)
 
 
 def refusal(error, params):
     """Return why a connection with these parameters failed, and the fix, in one sentence."""
     where = f"PostgreSQL at {params.get('host') or 'the local socket'}:{params.get('port', 5432)}"
     text = str(error).removeprefix("connection failed: ")
-    for pattern, advice in REFUSALS:
+    for pattern, _, advice in REFUSALS:
         found = pattern.search(text)
         if found:
             return advice.format(*found.groups(), where=where)
