@@ -38,8 +38,8 @@ def ensure_admin(app):
         schema.upgrade()
         if users.admin_exists():
             return
-        # 6 random bits a character, and never shorter than the minimum length in force.
-        password = secrets.token_urlsafe(48)[:max(16, app.config["PASSWORD_MIN_LENGTH"])]
+        # Random, easy to read off the screen, and always one the password rule allows.
+        password = users.temporary_password("admin")
         users.create("admin", password, is_admin=True)
     print(f"\n  Created the first administrator.\n  username: admin\n  password: {password}\n"
           "  (shown only this once: keep it somewhere safe)\n", flush=True)
@@ -55,7 +55,7 @@ class Arguments(argparse.ArgumentParser):
 
 def port_number(text):
     """Return a TCP port number, 1 to 65535."""
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"the port must be a number from 1 to 65535, got {text!r}")
     return int(text)
 

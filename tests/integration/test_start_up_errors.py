@@ -203,7 +203,7 @@ def run_py(project, *args, unprivileged=False, **settings):
     return run(env, "run.py", *args, cwd=project, unprivileged=unprivileged)
 
 
-@pytest.mark.parametrize("port", ["99999", "0", "abc"])
+@pytest.mark.parametrize("port", ["99999", "0", "abc", "²"])
 def test_run_py_refuses_a_port_out_of_range_in_one_line(project, port):
     assert the_line(run_py(project, "--port", port)) == (
         f"Error: argument --port: the port must be a number from 1 to 65535, got '{port}'.")
