@@ -33,11 +33,11 @@ def base_url(live_server):
     return live_server.url
 
 
-def sign_in(page, username):
-    """Sign in through the login form."""
+def sign_in(page, username, password=None):
+    """Sign in through the login form (with the account's password unless told another)."""
     page.goto("/login")
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(ACCOUNTS[username])
+    page.get_by_label("Password").fill(password or ACCOUNTS[username])
     page.get_by_role("button", name="Sign in").click()
 
 

@@ -39,10 +39,7 @@ def test_bad_filter_shows_its_explanation(page: Page):
 
 def test_a_typed_bidi_override_shows_as_a_marked_code_point(page: Page):
     # Without the mark, "zoë" + RIGHT-TO-LEFT OVERRIDE + "gnp.exe" reads "zoëexe.png".
-    page.goto("/login")
-    page.get_by_label("Username").fill("zo\u00eb\u202egnp.exe\u200b")
-    page.get_by_label("Password").fill("not the password")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "zo\u00eb\u202egnp.exe\u200b", "not the password")
     expect(page.get_by_role("alert")).to_contain_text("Incorrect username or password")
     sign_in(page, "admin")
     page.goto("/admin/history?q=gnp.exe")

@@ -35,10 +35,7 @@ def test_sign_in_sessions_page_and_sign_out(page: Page, csp_violations):
 
 
 def test_wrong_password_shows_the_generic_message(page: Page):
-    page.goto("/login")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("not it")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "alice", "not it")
     expect(page.get_by_role("alert")).to_have_text("Incorrect username or password.")
 
 
