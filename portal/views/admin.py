@@ -184,7 +184,8 @@ def render_user_row(user, form, problem=None):
 def unconfirmed(user, action, form):
     """Refuse a destructive action sent without its confirmation: ask for it (400)."""
     if is_htmx():
-        return render_user_row(user, form, "unconfirmed"), 400
+        notices.notify("unconfirmed")  # worded where the account's pages word it too
+        return render_user_row(user, form), 400
     return render_template("admin/confirm.html", user=user, action=action, form=form), 400
 
 
