@@ -19,6 +19,7 @@ from portal.views import account
 from portal.views import admin
 from portal.views import auth
 from portal.views import health
+from portal.views import lockout_policy
 from portal.views import login_history
 from portal.views import throttled_ips
 from portal.web import bodies
@@ -73,5 +74,5 @@ def load_config(app, overrides):
 def register_blueprints(app):
     """Mount the pages."""
     for blueprint in (auth.bp, account.bp, admin.bp, login_history.bp, throttled_ips.bp,
-                      health.bp):
+                      lockout_policy.bp, health.bp):
         app.register_blueprint(blueprint)

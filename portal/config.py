@@ -168,24 +168,34 @@ def parse(name, raw, setting):
 
 def validate(config):
     """Check every declared setting in a Flask config; raise ConfigError on the first bad one."""
-    for name, setting in SETTINGS.items():
-        value = config.get(name)
+    validate_settings(config, SETTINGS)
+    validate_lockout(config)
+    if config["ATTEMPT_PARTITIONS"] and not config["DATABASE_URL"].startswith("postgres"):
+        raise ConfigError(f"{ENV_PREFIX}ATTEMPT_PARTITIONS needs PostgreSQL.")
+    if config["TOKEN_TTL"] > config["SESSION_MAX_AGE"]:
+        raise ConfigError(f"{ENV_PREFIX}TOKEN_TTL must not exceed {ENV_PREFIX}SESSION_MAX_AGE.")
+
+
+def validate_settings(config, names):
+    """Check the type and range of each of these settings; raise ConfigError on a bad one."""
+    for name in names:
+        setting, value = SETTINGS[name], config.get(name)
         if value is None and setting.default is None:
             continue
         check_type(name, value, setting)
         check_range(name, value, setting)
+
+
+def validate_lockout(config):
+    """Check what the lockout settings must be together; raise ConfigError if they are not."""
     if config["LOCKOUT_MAX_WAIT"] < config["LOCKOUT_WAIT"]:
         raise ConfigError(
             f"{ENV_PREFIX}LOCKOUT_MAX_WAIT must not be below {ENV_PREFIX}LOCKOUT_WAIT.")
-    if config["ATTEMPT_PARTITIONS"] and not config["DATABASE_URL"].startswith("postgres"):
-        raise ConfigError(f"{ENV_PREFIX}ATTEMPT_PARTITIONS needs PostgreSQL.")
     try:
         ip_networks(config["IP_ALLOWLIST"])
     except ValueError as error:
         raise ConfigError(f"{ENV_PREFIX}IP_ALLOWLIST must be comma-separated addresses or "
                           f"CIDR blocks (203.0.113.0/24, 2001:db8::/48): {error}.") from None
-    if config["TOKEN_TTL"] > config["SESSION_MAX_AGE"]:
-        raise ConfigError(f"{ENV_PREFIX}TOKEN_TTL must not exceed {ENV_PREFIX}SESSION_MAX_AGE.")
 
 
 @functools.lru_cache(maxsize=8)

@@ -97,6 +97,9 @@ class LoginAttempt(BaseModel):
     device_family = CharField(max_length=AGENT_NAME_MAX, null=True)
     request_id = CharField(max_length=32)
     session = CharField(max_length=32, null=True)  # the session a success started
+    # A hash of the known-device id the attempt came with (a success: its session's),
+    # for the policy replay; never the id itself, which a device cookie carries.
+    device = CharField(max_length=32, null=True)
 
     class Meta:
         table_name = "login_attempts"
