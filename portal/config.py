@@ -188,14 +188,28 @@ def validate_settings(config, names):
 
 def validate_lockout(config):
     """Check what the lockout settings must be together; raise ConfigError if they are not."""
+    for check in LOCKOUT_CHECKS.values():
+        check(config)
+
+
+def check_waits(config):
+    """Raise ConfigError when the longest lock is shorter than the first."""
     if config["LOCKOUT_MAX_WAIT"] < config["LOCKOUT_WAIT"]:
         raise ConfigError(
             f"{ENV_PREFIX}LOCKOUT_MAX_WAIT must not be below {ENV_PREFIX}LOCKOUT_WAIT.")
+
+
+def check_allowlist(config):
+    """Raise ConfigError when IP_ALLOWLIST is not a list of networks that spare someone."""
     try:
         ip_networks(config["IP_ALLOWLIST"])
     except ValueError as error:
         raise ConfigError(f"{ENV_PREFIX}IP_ALLOWLIST must be comma-separated addresses or "
                           f"CIDR blocks (203.0.113.0/24, 2001:db8::/48): {error}.") from None
+
+
+# Each check of the lockout settings together, by the setting it blames.
+LOCKOUT_CHECKS = {"LOCKOUT_MAX_WAIT": check_waits, "IP_ALLOWLIST": check_allowlist}
 
 
 @functools.lru_cache(maxsize=8)

@@ -18,6 +18,7 @@ from portal.security.policy import Policy
 from portal.web.templating import duration
 
 DEFAULT_DAYS = 30
+LISTED = 20  # accounts named in the text output; --json names them all
 FIGURES = (("accounts locked", "accounts_locked"), ("locks", "locks"),
            ("refused unchecked", "refused"), ("owners refused", "owners_refused"),
            ("guesses checked", "guesses_checked"), ("IPs throttled", "ips_throttled"))
@@ -97,11 +98,19 @@ def print_comparison(comparison, changes, settings):
             now, then = len(now), len(then)
         click.echo(f"{label:20}{now:>12,}{then:>12,}")
     only_candidate, only_current = comparison.differing_accounts()
-    click.echo("Locked only under the candidate: " + (", ".join(only_candidate) or "none"))
-    click.echo("Locked only under the current: " + (", ".join(only_current) or "none"))
+    click.echo("Locked only under the candidate: " + listed(only_candidate))
+    click.echo("Locked only under the current: " + listed(only_current))
     click.echo(f"{comparison.unknown_outcomes:,} attempts were recorded without a password check "
                "(refused, or interrupted): where a policy checks them, they count as wrong "
                "guesses. Counters start empty at the start; admin locks are not replayed.")
+
+
+def listed(names, most=LISTED):
+    """Return names comma-separated, the first `most` of them and how many more."""
+    if not names:
+        return "none"
+    more = f" and {len(names) - most:,} more (--json lists them all)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def meaning(name, value):

@@ -47,10 +47,11 @@ def changed(app_config, changes):
             config.validate_settings(settings, [name])
         except ConfigError as error:
             raise BadCandidate(error.message, name) from None
-    try:
-        config.validate_lockout(settings)
-    except ConfigError as error:
-        raise BadCandidate(error.message) from None
+    for name, check in config.LOCKOUT_CHECKS.items():
+        try:
+            check(settings)
+        except ConfigError as error:
+            raise BadCandidate(error.message, name) from None
     return settings, Policy.from_config(settings)
 
 

@@ -11,6 +11,7 @@ import pytest
 from portal import clock
 from portal import create_app
 from portal import db
+from portal.models import AuditEvent
 from portal.models import LoginAttempt
 from tests.conftest import TEST_SETTINGS
 from tests.server import flask_cli
@@ -48,8 +49,15 @@ def history(app, auth, monkeypatch):
     """
     for name in ("alice", "bob", "carol"):
         auth.create(name)
+    codes, start = record(app, auth, monkeypatch)
+    assert codes == [302, 200, 200, 200, 200, 302, 200, 200, 200, 302, 200, 200, 200, 200, 302]
+    return start
+
+
+def record(live, auth, monkeypatch):
+    """Send the history's attempts to the `live` app; return (status codes, first time)."""
     start = (clock.now() - timedelta(days=2)).replace(second=0, microsecond=0)
-    alice, bob, carol, attacker = (app.test_client() for _ in range(4))
+    alice, bob, carol, attacker = (live.test_client() for _ in range(4))
     steps = [(0, alice, "alice", True, "198.51.100.10"),
              *[(m, attacker, "bob", False, None) for m in (1, 2, 3, 4)],
              (5, bob, "bob", True, "198.51.100.20"),
@@ -58,14 +66,15 @@ def history(app, auth, monkeypatch):
              *[(m, attacker, "mallory", False, None) for m in (11, 12)],
              *[(m, carol, "carol", False, "198.51.100.30") for m in (13, 14)],
              (15, carol, "carol", True, "198.51.100.30")]
+    codes = []
     for minute, browser, name, right, ip in steps:
         monkeypatch.setattr(clock, "now", lambda m=minute: start + timedelta(minutes=m))
         environ = {"REMOTE_ADDR": ip} if ip else ATTACKER
-        response = browser.post("/login", environ_base=environ, data={
-            "username": name, "password": auth.password if right else "wrong guess here"})
-        assert response.status_code == (302 if right else 200)
+        codes.append(browser.post("/login", environ_base=environ, data={
+            "username": name, "password": auth.password if right else "wrong guess here"},
+        ).status_code)
     monkeypatch.undo()
-    return start
+    return codes, start
 
 
 def replaying_app(database_url, **settings):
@@ -119,6 +128,28 @@ def test_replay_under_a_looser_candidate(history, database_url):
 def test_without_a_candidate_both_sides_are_the_policy_in_force(history, database_url):
     result = replay_json(database_url, history)
     assert result["current"] == result["candidate"] == IN_FORCE_FIGURES
+
+
+def test_the_replay_of_the_policy_in_force_is_what_it_did_live(app, auth, database_url,
+                                                               monkeypatch):
+    # The same history, sent to a portal running the policy IN_FORCE: what it refused,
+    # locked and throttled live is what the replay of that policy says.
+    for name in ("alice", "bob", "carol"):
+        auth.create(name)
+    codes, start = record(replaying_app(database_url), auth, monkeypatch)
+    assert codes == [302, 200, 200, 200, 200, 200, 200, 200, 200, 302, 200, 429, 200, 200, 302]
+    with app.app_context():
+        refused = LoginAttempt.select().where(
+            LoginAttempt.reason.in_(["locked", "throttled"])).count()
+        locks = AuditEvent.select().where(AuditEvent.action == "policy_lock").count()
+    result = replay_json(database_url, start)
+    assert result["current"]["refused"] == refused == IN_FORCE_FIGURES["refused"]
+    assert result["current"]["locks"] == locks == IN_FORCE_FIGURES["locks"]
+    assert result["unknown_outcomes"] == refused
+    assert result["current"]["ips_throttled"] == ["203.0.113.7"]
+    # Bob's right password at minute 5 was refused live, unchecked: recorded as `locked`,
+    # the history cannot tell it was the owner.
+    assert result["current"]["owners_refused"] == 0
 
 
 def test_the_range_bounds_the_replay(history, database_url):
@@ -241,7 +272,8 @@ def test_the_policy_page_replays_a_candidate(history, database_url, auth):
 @pytest.mark.parametrize(("query", "message", "field"), [
     ({"LOCKOUT_MAX_FAILURES": "0"}, "PORTAL_LOCKOUT_MAX_FAILURES must be at least 1",
      "set-LOCKOUT_MAX_FAILURES"),
-    ({"IP_ALLOWLIST": "not a network"}, "PORTAL_IP_ALLOWLIST must be", None),
+    ({"IP_ALLOWLIST": "not a network"}, "PORTAL_IP_ALLOWLIST must be", "set-IP_ALLOWLIST"),
+    ({"LOCKOUT_WAIT": "7200"}, "LOCKOUT_MAX_WAIT must not be below", "set-LOCKOUT_MAX_WAIT"),
     ({"since": "soon"}, "“since” must be a date", "replay-since"),
     ({"since": "2026-11-02", "until": "2026-11-01"}, "“Since” must be before “until”.",
      "replay-since"),
