@@ -10,6 +10,9 @@ no device known. What cannot be replayed, and how it is counted:
 - an attempt recorded without a password check (refused as locked or throttled, or
   interrupted: reason `error`) has no known outcome; where a policy would check its
   password, it counts as a wrong guess (a refusal's attempts are most often guesses);
+- a name that is no account has a budget, as it has live, but its locks hit nobody and
+  its attempts are no guesses at a password: only the IP throttle's refusals of them
+  count (live, a locked unknown name answers as any unknown name does);
 - the counters start empty at the start of the range; admin locks are not part of the
   policy and are not replayed;
 - attempts recorded before devices were recorded (migration 0014) come from unknown
@@ -74,39 +77,46 @@ class Replay:
         then the account's budget), then settle by the recorded outcome.
         """
         at, account, is_account, outcome, _reason, ip, device = attempt
-        rules, windows, budgets = self.rules, self.windows, self.budgets
         self.fed += 1
         if self.fed % SWEEP_EVERY == 0:
             self.sweep(at)
         key = self.window_key(ip)
         window = None
         if key is not EXEMPT:
-            window = windows.get(key, EMPTY_WINDOW)
-            if policy.ip_throttled(window, at, rules):
+            window = self.windows.get(key, EMPTY_WINDOW)
+            if policy.ip_throttled(window, at, self.rules):
                 self.figures.ips_throttled.add(key)
                 self.refuse(outcome)
                 return
-            window = windows[key] = policy.ip_after_failure(window, at, rules)
+            window = self.windows[key] = policy.ip_after_failure(window, at, self.rules)
         known = device is not None and (account, device) in self.known
         budget_key = (account, device if known else UNKNOWN_DEVICE)
-        before = policy.forget_old(budgets.get(budget_key, EMPTY_BUDGET), at, rules)
+        before = policy.forget_old(self.budgets.get(budget_key, EMPTY_BUDGET), at, self.rules)
         if policy.is_locked(before, at):
-            self.refuse(outcome)
+            if is_account:  # a locked name that is no account answers as any unknown name
+                self.refuse(outcome)
         elif outcome == SUCCESS:
-            # The failure counted in advance is taken back; the budget is forgotten
-            # (policy.after_success() is an empty one); the device is known from now on.
-            if window is not None:
-                windows[key] = policy.IpWindow(window.started_at, window.failures - 1)
-            budgets.pop(budget_key, None)
-            if device is not None:
-                self.known.add((account, device))
+            self.succeed(account, device, budget_key, key, window)
         else:  # a failure, or an attempt of unknown outcome taken as one
-            after = budgets[budget_key] = policy.after_failure(before, at, rules)
-            if is_account:  # a name that is no account has a budget, but guards nobody
-                self.figures.guesses_checked += 1
-                if policy.just_locked(before, after):
-                    self.figures.locks += 1
-                    self.figures.accounts_locked.add(account)
+            self.fail(account, is_account, budget_key, before, at)
+
+    def succeed(self, account, device, budget_key, window_key, window):
+        """A success: the failure counted in advance taken back, the budget forgotten
+        (policy.after_success() is an empty one), the device known from now on."""
+        if window is not None:
+            self.windows[window_key] = policy.IpWindow(window.started_at, window.failures - 1)
+        self.budgets.pop(budget_key, None)
+        if device is not None:
+            self.known.add((account, device))
+
+    def fail(self, account, is_account, budget_key, before, at):
+        """A failure: counted against the budget, perhaps locking it."""
+        after = self.budgets[budget_key] = policy.after_failure(before, at, self.rules)
+        if is_account:  # a name that is no account has a budget, but guards nobody
+            self.figures.guesses_checked += 1
+            if policy.just_locked(before, after):
+                self.figures.locks += 1
+                self.figures.accounts_locked.add(account)
 
     def refuse(self, outcome):
         """Count an attempt the policy refuses without a password check."""

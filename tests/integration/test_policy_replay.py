@@ -180,6 +180,20 @@ def test_attempts_refused_live_count_as_unknown_outcomes(app, auth, database_url
     assert result["current"]["guesses_checked"] == result["candidate"]["guesses_checked"] == 3
 
 
+def test_a_name_that_is_no_account_counts_only_when_its_address_is_throttled(app, database_url):
+    browser = app.test_client()
+    for _ in range(6):
+        browser.post("/login", environ_base=ATTACKER, data={"username": "ghost",
+                                                             "password": "wrong guess here"})
+    result = replay_json(database_url, clock.now() - timedelta(minutes=5),
+                         "LOCKOUT_MAX_FAILURES=2", "IP_MAX_FAILURES=4")
+    # ghost's budget locks at the second guess, which hits nobody and refuses nothing that
+    # an unknown name would not answer anyway; the address is stopped after its fourth.
+    assert result["candidate"] == {"accounts_locked": [], "locks": 0, "refused": 2,
+                                   "owners_refused": 0, "guesses_checked": 0,
+                                   "ips_throttled": ["203.0.113.7"]}
+
+
 def test_the_text_output_puts_the_policies_side_by_side(history, database_url):
     later = replaying_app(database_url)
     result = later.test_cli_runner().invoke(args=[
