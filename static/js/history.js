@@ -4,11 +4,13 @@
 (() => {
   "use strict";
 
-  // A filter left alone this long has settled: its next change starts a new history entry,
-  // and until then each change replaces the entry (so typing, or arrow keys in a select,
-  // leave one entry per filter the admin settled on).
+  // A filter has settled when the admin moves on to another field, or leaves it alone this
+  // long: its next change starts a new history entry, and until then each change replaces
+  // the entry. So typing, or arrow keys in a select, leave one entry per settled filter.
   const SETTLE_MS = 1500;
   let lastEntryAt = 0;
+  let entryField = null;  // the field whose changes the current entry holds
+  let requestField = null;  // the field that sent the latest request (a submit: the same one)
 
   const fromFilters = (elt) => Boolean(elt && elt.closest && elt.closest("#history-filters"));
   const towardsRows = (ctx) => Boolean(ctx && ctx.target && ctx.target.id === "history-rows");
@@ -26,16 +28,20 @@
       hint.textContent = hint.dataset.dateHint;
       return;
     }
-    if (ctx.sourceEvent && ctx.sourceEvent.type === "input") {
-      ctx.request.headers["Portal-Typing"] = "true";
-    }
+    const trigger = ctx.sourceEvent;
+    if (trigger && trigger.target !== form) requestField = trigger.target;
+    if (trigger && trigger.type === "input") ctx.request.headers["Portal-Typing"] = "true";
   });
 
   document.addEventListener("htmx:before:history:update", (event) => {
     if (!fromFilters(event.detail.sourceElement)) return;  // a page link always pushes
     const now = Date.now();
-    if (now - lastEntryAt < SETTLE_MS) event.detail.history.type = "replace";
+    const same = event.detail.history.path === location.pathname + location.search;
+    if (same || (now - lastEntryAt < SETTLE_MS && requestField === entryField)) {
+      event.detail.history.type = "replace";
+    }
     lastEntryAt = now;
+    entryField = requestField;
   });
 
   // A failed request leaves the last rows in place: mark them, and say so over them.
