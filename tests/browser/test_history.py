@@ -187,3 +187,16 @@ def test_without_javascript_the_form_and_the_pages_work(no_script):
     page.get_by_role("link", name="Newer attempts").click()
     expect(page).to_have_url(re.compile(r"after=.*#history-rows$"))
     expect(page.get_by_role("link", name="Newest attempts")).to_have_count(0)  # the top again
+
+
+def test_a_half_cleared_date_picker_keeps_the_table(page: Page):
+    sign_in(page, "admin")
+    page.goto("/admin/history?since=2020-01-01T00:00")
+    mark_the_rows(page)
+    since = page.get_by_label("Since (UTC)")
+    since.focus()
+    page.keyboard.press("Backspace")  # one part of the date gone: no value to send
+    assert page.evaluate("document.getElementById('f-since').validity.badInput")
+    expect(page.locator("#history-hint")).to_contain_text("Finish the date")
+    expect(page.locator("#history-rows[data-old]")).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"since=2020-01-01T00(%3A|:)00$"))
