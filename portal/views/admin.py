@@ -180,7 +180,7 @@ def render_user_row(user, form, problem=None):
                                         problem=problem))
 
 
-# htmx swaps a 400 (base.html's responseHandling), so the row can say what went wrong.
+# htmx swaps a 400 (base.html's noSwap leaves it out), so the row can say what went wrong.
 def unconfirmed(user, action, form):
     """Refuse a destructive action sent without its confirmation: ask for it (400)."""
     if is_htmx():

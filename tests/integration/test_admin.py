@@ -12,6 +12,7 @@ import pytest
 from portal import clock
 from portal import db
 from portal.history import attempts
+from portal.history import paging
 from portal.history import queries
 from portal.models import LoginAttempt
 from portal.models import User
@@ -169,7 +170,7 @@ def names_of(text):
 def test_pages_follow_the_cursor_without_gaps_or_repeats(app, client, admin, monkeypatch):
     add(app, *[(5, f"u{i}", "unknown_user", "10.0.0.1", "x") for i in range(7)])  # same time
     add(app, *[(6 + i, f"v{i}", "unknown_user", "10.0.0.1", "x") for i in range(4)])
-    monkeypatch.setattr(queries, "PAGE_SIZE", 3)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 3)
     seen, url = [], "/admin/history?ip=10.0.0.1"
     while url:
         text = client.get(url).get_data(as_text=True)
@@ -185,7 +186,7 @@ def test_one_query_per_page_whatever_its_size(app, admin, statements):
     add(app, *[(i, f"n{i}", "unknown_user", "10.0.0.2", "x") for i in range(120)])
     with app.app_context():
         statements.clear()
-        rows, cursor = queries.page(queries.Filters(), limit=100)
+        rows, cursor, _ = paging.page(queries.Filters(), limit=100)
     assert len(rows) == 100 and cursor
     assert len(statements) == 1
 
@@ -205,7 +206,7 @@ def test_csv_export_streams_the_filter_and_neutralises_formulas(app, client, adm
 
 
 def test_csv_export_of_many_rows_is_complete(app, client, admin, monkeypatch):
-    monkeypatch.setattr(queries, "EXPORT_BATCH", 7)
+    monkeypatch.setattr(paging, "EXPORT_BATCH", 7)
     add(app, *[(i, f"m{i}", "unknown_user", "10.0.0.5", "x") for i in range(30)])
     rows = list(csv.reader(io.StringIO(client.get("/admin/history.csv?ip=10.0.0.5").get_data(
         as_text=True))))
