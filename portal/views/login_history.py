@@ -9,12 +9,14 @@ from flask import stream_with_context
 from flask import url_for
 
 from portal import clock
+from portal.history import alarms
 from portal.history import attempts
 from portal.history import chart
 from portal.history import export
 from portal.history import queries
 from portal.history.queries import Filters
 from portal.sessions.current_user import admin_required
+from portal.web.htmx import is_htmx
 from portal.web.htmx import push_url
 from portal.web.htmx import render_page_or_partial
 
@@ -42,7 +44,8 @@ def history_page():
     before = request.args.get("before")
     page = render_page_or_partial(
         "admin/history.html", "partials/admin/_history_rows.html", rows=rows, filters=filters,
-        next_cursor=next_cursor, bad_field=bad_field, paging=bool(before), reasons=attempts.REASONS)
+        next_cursor=next_cursor, bad_field=bad_field, paging=bool(before), reasons=attempts.REASONS,
+        alarms=[] if is_htmx() else alarms.current(), weeks=alarms.WEEKS)
     response = make_response(page, 400 if bad_field else 200)
     # The address bar shows only the filters that are set (the form sends empty ones too).
     return push_url(response, url_for("history.history", before=before, **filters.args()))
