@@ -24,7 +24,7 @@ from portal.web import ipaddr
 
 WINDOW = timedelta(hours=1)
 WEEKS = 4  # the same hour of the week in each of the last WEEKS weeks is "usual"
-SCANNED = 20_000
+SCANNED = 5_000
 COUNTED = 1_000_000
 
 
@@ -40,9 +40,14 @@ class Alarm:
     usual: float | None = None  # the rate: the usual failures for this hour of the week
 
     @property
+    def scanned(self):
+        """Return how many of the hour's failures (the newest) the share was read from."""
+        return min(self.total, SCANNED)
+
+    @property
     def percent(self):
-        """Return the target's share of the hour's failures, in whole percent."""
-        return round(100 * self.failures / self.total) if self.total else 0
+        """Return the target's share of the failures scanned, in whole percent."""
+        return round(100 * self.failures / self.scanned) if self.total else 0
 
 
 def current():
@@ -61,13 +66,14 @@ def current():
 
 
 def share_alarms(since, total, share):
-    """Return the address and the network behind more than `share` percent of the failures."""
-    found = []
+    """Return the address and the network behind more than `share` percent of the failures
+    (of the newest SCANNED, when the hour has more)."""
+    found, scanned = [], min(total, SCANNED)
     address = busiest(LoginAttempt.ip_key, since)
-    if address and 100 * address[1] > share * total:
+    if address and 100 * address[1] > share * scanned:
         found.append(Alarm("address", ipaddr.address_of(address[0]), address[1], total, since))
     network = busiest(network_prefix(), since)
-    if network and 100 * network[1] > share * total:
+    if network and 100 * network[1] > share * scanned:
         block = ipaddr.network_of(network[0])
         # A network that one alarming address fills says nothing more than the address does.
         same = found and found[0].failures == network[1] and \

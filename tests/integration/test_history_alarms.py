@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from portal import clock
+from portal.history import alarms as alarms_module
 from portal.models import LoginAttempt
 from portal.web import ipaddr
 
@@ -147,3 +148,13 @@ def test_the_rows_htmx_asks_for_carry_no_alarm(app, client, admin):
     rows = client.get("/admin/history?user=victim", headers={"HX-Request": "true"})
     assert TITLE not in rows.get_data(as_text=True)
     assert alarms(client)[0]
+
+
+def test_in_a_busy_hour_the_share_is_that_of_the_newest_failures(app, client, admin,
+                                                                   monkeypatch):
+    monkeypatch.setattr(alarms_module, "SCANNED", 20)  # as if the hour held thousands
+    fail(app, scattered(20), minutes_ago=40)
+    fail(app, ["203.0.113.7"] * 15 + scattered(5, start=20), minutes_ago=2)
+    assert alarms(client)[0][0] == ("The address 203.0.113.7 is behind 15 of the newest 20 of "
+                                    "the 40 failed sign-ins of the last hour (75 %). Show its "
+                                    "failures")
