@@ -80,9 +80,13 @@ class Tally:
             self.requests, self.fewest, self.peers, self.last_seen = Counter(), {}, {}, {}
         return rows
 
-    def due(self, now):
-        """Return True when the last share is a minute old (or the clock went back)."""
-        return self.shared_at is None or not timedelta(0) <= now - self.shared_at < SHARE_EVERY
+    def claim(self, now):
+        """Return True, once, when the last share is a minute old (or the clock went back)."""
+        with self.lock:
+            due = self.shared_at is None or not timedelta(0) <= now - self.shared_at < SHARE_EVERY
+            if due:
+                self.shared_at = now  # so that another thread of this worker waits its minute
+        return due
 
 
 def init_app(app):
@@ -123,7 +127,7 @@ def share_when_due(exc=None):
     if exc is not None or request.endpoint in UNCHECKED:
         return
     tally = current_app.extensions[EXTENSION]
-    if tally.requests and tally.due(clock.now()):
+    if tally.requests and tally.claim(clock.now()):
         share(tally)
 
 
@@ -134,7 +138,7 @@ def findings():
     added, so its own requests show at once.
     """
     tally = current_app.extensions[EXTENSION]
-    if tally.due(clock.now()):
+    if tally.claim(clock.now()):
         share(tally)
     trusted = current_app.config["TRUSTED_PROXIES"]
     with tally.lock:
@@ -145,7 +149,6 @@ def findings():
 def share(tally):
     """Add the worker's counts to the table and read back the last hour's, in one transaction."""
     now = clock.now()
-    tally.shared_at = now
     trusted = current_app.config["TRUSTED_PROXIES"]
     rows = [{**row, "trusted": trusted} for row in tally.take()]
     try:
