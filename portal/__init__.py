@@ -26,6 +26,7 @@ from portal.web import bodies
 from portal.web import client
 from portal.web import headers
 from portal.web import logs
+from portal.web import proxy_check
 from portal.web import templating
 from portal.web.errors import register_errorhandlers
 
@@ -43,6 +44,7 @@ def create_app(overrides=None):
     client.init_app(app)
     db.init_app(app)
     maintenance.init_app(app)
+    proxy_check.init_app(app)
     passwords.init_app(app)
     csrf.init_app(app)
     current_user.init_app(app)

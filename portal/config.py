@@ -67,6 +67,12 @@ SETTINGS = {
     "IP_MAX_FAILURES": Setting(50, int, 1, 1_000_000),
     "IP_WINDOW": Setting(900, int, 1, 30 * DAY),
     "IP_ALLOWLIST": Setting("", str),  # comma-separated CIDR blocks the IP throttle spares
+    # The history's attack alarm (history.alarms): a share of the last hour's failures, in
+    # percent; a multiple of the usual failures for that hour of the week; and the
+    # failures an hour needs before either rule applies.
+    "ALARM_SHARE": Setting(50, int, 1, 100),
+    "ALARM_RATE_FACTOR": Setting(5, int, 2, 1000),
+    "ALARM_MIN_FAILURES": Setting(20, int, 1, 1_000_000),
     # OWASP's argon2id parameters: 19 MiB, 2 passes, 1 lane.
     "PASSWORD_MEMORY_COST": Setting(19456, int, 8, 4 * 1024 * 1024),
     "PASSWORD_TIME_COST": Setting(2, int, 1, 100),

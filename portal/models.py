@@ -194,8 +194,23 @@ class HealthCheck(BaseModel):
         table_name = "health_checks"
 
 
+class ProxyObservation(BaseModel):
+    """Requests that one worker saw in about a minute whose forwarding header disagreed with
+    its PORTAL_TRUSTED_PROXIES (web.proxy_check): rows of the last hour make the warning."""
+
+    seen_at = DateTimeField(index=True)
+    trusted = IntegerField()  # the PORTAL_TRUSTED_PROXIES of the worker that saw them
+    header = CharField(max_length=16)  # X-Forwarded-For or Forwarded
+    requests = IntegerField()
+    fewest = IntegerField()  # the fewest addresses one of them carried in that header
+    peer = CharField(max_length=IP_MAX)  # the socket address the latest came from
+
+    class Meta:
+        table_name = "proxy_observations"
+
+
 TABLES = [User, Session, LoginAttempt, FailureBudget, IpThrottle, AuditEvent, DailySummary,
-          HealthCheck]
+          HealthCheck, ProxyObservation]
 
 
 def bounded(text, limit):

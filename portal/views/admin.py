@@ -25,6 +25,7 @@ from portal.views.forms import LockForm
 from portal.views.forms import RoleForm
 from portal.web import client
 from portal.web import notices
+from portal.web import proxy_check
 from portal.web.htmx import is_htmx
 from portal.web.htmx import push_url
 from portal.web.htmx import render_page_or_partial
@@ -40,10 +41,22 @@ def count_reviews():
     Counted before the view rather than while rendering, so an error page (the database
     gone, say) never runs a query.
     """
+    if is_admin_page():
+        g.review_count = lock_states.flagged_count()
+
+
+@bp.before_app_request
+def check_proxies():
+    """Give an admin's full pages what the proxy check found (shared once a minute)."""
+    if is_admin_page():
+        g.proxy_findings = proxy_check.findings()
+
+
+def is_admin_page():
+    """Return True for a full page (not htmx, not a file) that an admin asked for."""
     user = g.get("user")
     page = request.method == "GET" and request.endpoint != "static" and not is_htmx()
-    if page and user is not None and user.is_admin:
-        g.review_count = lock_states.flagged_count()
+    return page and user is not None and user.is_admin
 
 
 def answers_refusals(view):

@@ -10,6 +10,7 @@ from flask import stream_with_context
 from flask import url_for
 
 from portal import clock
+from portal.history import alarms
 from portal.history import attempts
 from portal.history import chart
 from portal.history import export
@@ -63,7 +64,8 @@ def history_page():
                                filters=filters, oob=True), 400
     body = render_page_or_partial(
         "admin/history.html", "partials/admin/_history_rows.html", rows=found.rows,
-        filters=filters, pager=found, bad_field=bad_field, reasons=attempts.REASONS, oob=is_htmx())
+        filters=filters, pager=found, bad_field=bad_field, reasons=attempts.REASONS, oob=is_htmx(),
+        alarms=[] if is_htmx() else alarms.current(), weeks=alarms.WEEKS)
     response = make_response(body, 400 if bad_field else 200)
     return push_url(response, canonical_url(filters, cursors, found))
 
