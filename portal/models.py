@@ -181,6 +181,30 @@ class DailySummary(BaseModel):
         primary_key = CompositeKey("day", "kind", "key", "reason")
 
 
+class AttemptCount(BaseModel):
+    """Settled attempts per hour and reason, for all, per account name, per IP and per network.
+
+    Kept as each attempt settles (portal.history.counts), so the chart reads these
+    instead of the attempts. kind "all" counts every attempt per hour and "day" per day,
+    each split over a few keys (the attempt's id modulo counts.SHARDS) so that parallel
+    sign-ins do not queue for one row's lock; "user" is keyed by the account name,
+    "ip" by the address's key and "net" by its /24 (IPv4) or /64 (IPv6) network's key.
+    An attempt still reading `error` is not here: the chart counts those from the attempts.
+    """
+
+    kind = CharField(max_length=4)
+    hour = DateTimeField()  # the start of the hour (of the day, for kind "day")
+    reason = CharField(max_length=16)
+    key = CharField(max_length=TYPED_USERNAME_MAX)
+    count = IntegerField()
+
+    class Meta:
+        table_name = "attempt_counts"
+        # Time first: the totals and the top lists read every key of a range of hours.
+        primary_key = CompositeKey("kind", "hour", "reason", "key")
+        indexes = ((("kind", "key", "hour"), False),)  # one account's, address's or network's
+
+
 class HealthCheck(BaseModel):
     """One row that /healthz rewrites: a database that answers but cannot write fails it."""
 
@@ -192,7 +216,7 @@ class HealthCheck(BaseModel):
 
 
 TABLES = [User, Session, LoginAttempt, FailureBudget, IpThrottle, AuditEvent, DailySummary,
-          HealthCheck]
+          AttemptCount, HealthCheck]
 
 
 def bounded(text, limit):

@@ -7,6 +7,7 @@ from portal import db
 from portal.accounts import users
 from portal.db import CompiledQuery
 from portal.db import arg
+from portal.history import counts
 from portal.models import AGENT_NAME_MAX
 from portal.models import IP_MAX
 from portal.models import TYPED_USERNAME_MAX
@@ -65,9 +66,10 @@ def begin(typed, user, client, request_id, at):
            "ip": bounded(client.ip, IP_MAX),
            "user_agent": bounded(client.user_agent, USER_AGENT_MAX),
            "request_id": request_id, **agent_names(client.user_agent)}
-    cursor = NEW_ATTEMPT.run(**row, username_key=users.normalize_username(row["username"]),
-                             ip_key=ipaddr.key(client.ip))
-    return Pending(row, cursor)
+    keys = {"username_key": users.normalize_username(row["username"]),
+            "ip_key": ipaddr.key(client.ip)}
+    cursor = NEW_ATTEMPT.run(**row, **keys)
+    return Pending({**row, **keys}, cursor)
 
 
 class Pending:
@@ -91,11 +93,15 @@ class Pending:
     def finish(self, reason, session_id=None):
         """Write the attempt's reason (and the session a success started).
 
-        The log line tells it only once settled() says the transaction committed.
+        The log line tells it only once settled() says the transaction committed. The
+        hourly counts take it in the same transaction: a settlement that fails counts
+        nothing, and its row stays `error`.
         """
         outcome = SUCCESS if reason == OK else FAILURE
         FINISH_ATTEMPT.run(id=self.id, at=self.row["at"], outcome=outcome, reason=reason,
                            session=session_id)
+        counts.count_settled(self.id, self.row["at"], self.row["username_key"],
+                             self.row["ip_key"], reason)
         self._finished = {"outcome": outcome, "reason": reason}
 
     def drop(self):

@@ -16,6 +16,7 @@ from portal.history import queries
 from portal.models import LoginAttempt
 from portal.models import User
 from portal.web import ipaddr
+from tests.conftest import insert_attempts
 
 NOW = datetime(2026, 11, 28, 12, 0, 0)
 
@@ -33,13 +34,13 @@ def add(app, *rows):
     """Insert attempts: (minutes ago, typed name, reason, ip, user agent)."""
     with app.app_context():
         accounts = {u.username: u.id for u in User.select()}
-        LoginAttempt.insert_many([{
+        insert_attempts([{
             "at": NOW - timedelta(minutes=ago), "username": name, "username_key": name.lower(),
             "user": accounts.get(name.lower()),
             "outcome": "success" if reason == "ok" else "failure", "reason": reason, "ip": ip,
             "ip_key": ipaddr.key(ip), "user_agent": agent, "request_id": "r",
             **attempts.agent_names(agent)}
-            for ago, name, reason, ip, agent in rows]).execute()
+            for ago, name, reason, ip, agent in rows])
 
 
 def names(response):

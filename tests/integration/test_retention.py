@@ -12,16 +12,17 @@ from portal.models import LoginAttempt
 from portal.models import Session
 from portal.models import User
 from portal.web import ipaddr
+from tests.conftest import insert_attempts
 
 
 def add_old(app, days_ago, count, reason="bad_password", ip="10.1.1.1", name="alice"):
     at = clock.now() - timedelta(days=days_ago)
     with app.app_context():
-        LoginAttempt.insert_many([{
+        insert_attempts([{
             "at": at, "username": name, "username_key": name, "outcome":
             "success" if reason == "ok" else "failure", "reason": reason, "ip": ip,
             "ip_key": ipaddr.key(ip), "user_agent": "x", "request_id": "r"}
-            for _ in range(count)]).execute()
+            for _ in range(count)])
 
 
 def test_prune_deletes_in_batches_and_keeps_daily_summaries(app, runner):
