@@ -125,11 +125,13 @@ def insert_attempts(rows):
 
 
 def counts_agree():
-    """Return (kept, direct): attempt_counts as kept, and as counted from the attempts now."""
+    """Return (kept, direct): attempt_counts and attempt_totals as kept, and as counted from
+    the attempts now."""
     from collections import Counter
 
     from portal.history import counts
     from portal.models import AttemptCount
+    from portal.models import AttemptTotal
     from portal.models import LoginAttempt
 
     direct = Counter()
@@ -139,9 +141,17 @@ def counts_agree():
         if reason != "error":
             for kind, hour, key in counts.cells(attempt_id, at, username_key, ip_key):
                 direct[(kind, hour, reason, key)] += 1
+            for kind, key in (("user", username_key), ("ip", ip_key)):
+                direct[("total", kind, "ok" if reason == "ok" else "failure", key)] += 1
     kept = {(kind, hour, reason, key): count for kind, hour, reason, key, count in
             AttemptCount.select(AttemptCount.kind, AttemptCount.hour, AttemptCount.reason,
                                 AttemptCount.key, AttemptCount.count).tuples() if count}
+    for kind, key, failures, successes in AttemptTotal.select(
+            AttemptTotal.kind, AttemptTotal.key, AttemptTotal.failures,
+            AttemptTotal.successes).tuples():
+        for outcome, count in (("failure", failures), ("ok", successes)):
+            if count:
+                kept[("total", kind, outcome, key)] = count
     return kept, dict(direct)
 
 

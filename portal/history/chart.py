@@ -30,6 +30,7 @@ from portal.history import attempts
 from portal.history import counts
 from portal.history import queries
 from portal.models import AttemptCount
+from portal.models import AttemptTotal
 from portal.models import DailySummary
 from portal.models import LoginAttempt
 from portal.web import ipaddr
@@ -95,10 +96,11 @@ class Bar:
 
 @dataclass(frozen=True)
 class Top:
-    """One line of a top list: the address or account name, its failures and attempts."""
+    """One line of a top list: the address or account name, its failures (or successes, when
+    the filter lets only those through) and its attempts."""
 
     value: str
-    failures: int
+    count: int
     total: int
 
 
@@ -114,6 +116,7 @@ class Overview:
     sources_scanned: bool = False
     targets_scanned: bool = False
     pruned: bool = False  # the range reaches into days that prune has summarised
+    by_successes: bool = False  # the top lists rank successes (the filter lets no failure in)
 
     @property
     def successes(self):
@@ -144,11 +147,12 @@ def overview(filters):
     allowed = reasons_of(filters)
     if span is None:
         return Overview(None)
-    found = Overview(span, bars=[Bar(start) for start in span.starts()])
+    found = Overview(span, bars=[Bar(start) for start in span.starts()],
+                     by_successes=ranks_successes(allowed))
     scope = scope_of(filters)
     if scope.kind is None:
         found.scanned = found.sources_scanned = found.targets_scanned = True
-        add_scanned(found, filters, span)
+        add_scanned(found, filters, span, allowed)
         return found
     add_counted(found.bars, span, scope, allowed)
     add_errors(found.bars, span, scope, allowed)
@@ -296,67 +300,123 @@ def add_summaries(bars, span, scope, allowed):
 def top_sources(filters, span, scope, allowed):
     """Return ([Top] of the addresses with the most failures, True when counted by a scan)."""
     if scope.kind == counts.USER:
-        return scanned_top(filters, span, LoginAttempt.ip_key), True
+        return scanned_top(filters, span, LoginAttempt.ip_key, allowed), True
     return counted_top(span, counts.IP, scope.ips, allowed, scope), False
 
 
 def top_targets(filters, span, scope, allowed):
     """Return ([Top] of the account names with the most failures, True when by a scan)."""
     if scope.ips:
-        return scanned_top(filters, span, LoginAttempt.username_key), True
+        return scanned_top(filters, span, LoginAttempt.username_key, allowed), True
     keys = (scope.low, scope.high) if scope.kind == counts.USER else None
     return counted_top(span, counts.USER, keys, allowed, scope), False
 
 
-def counted_top(span, kind, keys, allowed, scope):
-    """Return the TOP keys of a kind by failures, then attempts, from the hourly counts.
+def ranks_successes(allowed):
+    """Return True when the lists rank by successes (the filter lets only successes through)."""
+    return allowed == {attempts.OK}
 
-    The attempts still reading `error` add to a few keys' failures: the keys they name
-    are counted too, so that one of them that rises into the list is not missed.
+
+def counted_top(span, kind, keys, allowed, scope):
+    """Return the TOP keys of a kind by failures (successes, for successes only) and attempts.
+
+    From the counts of the span's hours, or days: a key range (a block's addresses)
+    sums its own; otherwise the keys are read in the order of their totals, most first,
+    until no key left can reach the last of the list (a key's total bounds its count in
+    any range), so a busy month costs the few keys that matter, not its every address.
+    The attempts still reading `error` add to a few keys' failures: their keys are read
+    too, so that one of them that rises into the list is not missed.
     """
     errors = {}
     query = error_rows(span, scope, allowed)
     if query is not None:
         column = LoginAttempt.ip_key if kind == counts.IP else LoginAttempt.username_key
         errors = dict(query.select(column, fn.COUNT(LoginAttempt.id)).group_by(column).tuples())
+    by_successes = ranks_successes(allowed)
     reasons = counted_reasons(allowed)
     found = {}
     if reasons:
-        failures = fn.SUM(Case(None, [(AttemptCount.reason == attempts.OK, 0)],
-                               AttemptCount.count))
-        total = fn.SUM(AttemptCount.count)
-        query = (AttemptCount.select(AttemptCount.key, failures, total)
-                 .where(AttemptCount.kind == kind, in_span(AttemptCount.hour, span),
-                        AttemptCount.reason.in_(reasons))
-                 .group_by(AttemptCount.key))
+        cells = key_counts(span, kind, reasons, by_successes)
         if keys:
-            query = query.where(AttemptCount.key.between(*keys))
-        best = query.order_by(failures.desc(), total.desc(), AttemptCount.key).limit(TOP)
-        found = {key: (int(f), int(t)) for key, f, t in best.tuples()}
+            found = summed(cells.where(AttemptCount.key.between(*keys)), by_successes, TOP)
+        else:
+            found = bounded_top(cells, kind, by_successes)
         if errors:
-            extra = query.where(AttemptCount.key.in_(sorted(errors)))
-            found.update({key: (int(f), int(t)) for key, f, t in extra.tuples()})
+            found.update(summed(cells.where(AttemptCount.key.in_(sorted(errors))), by_successes))
     for key, count in errors.items():
-        f, t = found.get(key, (0, 0))
-        found[key] = (f + count, t + count)
+        ranked_count, total = found.get(key, (0, 0))
+        found[key] = (ranked_count + count, total + count)
     return ranked(found, kind)
 
 
-def scanned_top(filters, span, column):
-    """Return the TOP values of an attempts column by failures, then attempts (a scan)."""
-    failures = fn.SUM(Case(None, [(LoginAttempt.outcome == attempts.FAILURE, 1)], 0))
+def key_counts(span, kind, reasons, by_successes):
+    """Return the query of (key, ranked count, attempts) over the span, grouped by key."""
+    cell_kind = kind if span.unit == HOUR else counts.DAILY[kind]
+    ranked_count = fn.SUM(Case(None, [(AttemptCount.reason == attempts.OK,
+                                       AttemptCount.count if by_successes else 0)],
+                               0 if by_successes else AttemptCount.count))
+    return (AttemptCount.select(AttemptCount.key, ranked_count.alias("ranked"),
+                                fn.SUM(AttemptCount.count).alias("total"))
+            .where(AttemptCount.kind == cell_kind, in_span(AttemptCount.hour, span),
+                   AttemptCount.reason.in_(reasons))
+            .group_by(AttemptCount.key))
+
+
+def summed(query, by_successes, limit=None):
+    """Return {key: (ranked count, attempts)} of a key_counts query, the best `limit` if given."""
+    if limit:
+        query = query.order_by(SQL("ranked").desc(), SQL("total").desc(),
+                               AttemptCount.key).limit(limit)
+    return {key: (int(ranked_count), int(total)) for key, ranked_count, total in query.tuples()}
+
+
+BATCH = 64
+
+
+def bounded_top(cells, kind, by_successes):
+    """Return {key: (ranked count, attempts)} of the TOP keys, read in order of their totals."""
+    bound = AttemptTotal.successes if by_successes else AttemptTotal.failures
+    found, offset = {}, 0
+    while True:
+        batch = list(AttemptTotal.select(AttemptTotal.key, bound)
+                     .where(AttemptTotal.kind == kind, bound > 0)
+                     .order_by(bound.desc(), AttemptTotal.key).offset(offset).limit(BATCH)
+                     .tuples())
+        if not batch:
+            break
+        found.update(summed(cells.where(AttemptCount.key.in_([key for key, _ in batch])),
+                            by_successes))
+        best = sorted((count for count, _ in found.values()), reverse=True)
+        offset += BATCH
+        # Every key after this batch has a total, hence a count, of at most its last one's.
+        if len(best) >= TOP and best[TOP - 1] > batch[-1][1]:
+            break
+    return found
+
+
+SCAN_LIMIT = 5000
+
+
+def scanned_top(filters, span, column, allowed):
+    """Return the TOP values of an attempts column among the newest SCAN_LIMIT attempts."""
+    newest = (matching(filters, span).select(LoginAttempt.id)
+              .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc()).limit(SCAN_LIMIT))
+    outcome = attempts.SUCCESS if ranks_successes(allowed) else attempts.FAILURE
+    failures = fn.SUM(Case(None, [(LoginAttempt.outcome == outcome, 1)], 0))
     total = fn.COUNT(LoginAttempt.id)
-    query = (matching(filters, span).select(column, failures, total).group_by(column)
-             .order_by(failures.desc(), total.desc(), column).limit(TOP))
+    query = (LoginAttempt.select(column, failures, total)
+             .where(LoginAttempt.id.in_(newest), in_span(LoginAttempt.at, span))
+             .group_by(column).order_by(failures.desc(), total.desc(), column).limit(TOP))
     kind = counts.IP if column is LoginAttempt.ip_key else counts.USER
     return ranked({key: (int(f), int(t)) for key, f, t in query.tuples()}, kind)
 
 
 def ranked(found, kind):
-    """Return [Top] of {key: (failures, total)}, most failures first, at most TOP."""
-    order = sorted(found.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))
+    """Return [Top] of {key: (ranked count, total)}, the highest first, at most TOP."""
+    order = sorted(((key, value) for key, value in found.items() if value[0]),
+                   key=lambda item: (-item[1][0], -item[1][1], item[0]))
     shown = ipaddr.address if kind == counts.IP else str
-    return [Top(shown(key), failures, total) for key, (failures, total) in order[:TOP]]
+    return [Top(shown(key), count, total) for key, (count, total) in order[:TOP]]
 
 
 def matching(filters, span):
@@ -367,7 +427,7 @@ def matching(filters, span):
     return query
 
 
-def add_scanned(found, filters, span):
+def add_scanned(found, filters, span, allowed):
     """Count the bars and the top lists from the attempts themselves."""
     bucket = bucket_of(span.unit)
     query = (matching(filters, span)
@@ -375,8 +435,8 @@ def add_scanned(found, filters, span):
              .group_by(bucket, LoginAttempt.reason))
     for start, reason, count in query.tuples():
         add_to_bar(found.bars, span, as_bucket(start, span.unit), reason, count)
-    found.sources = scanned_top(filters, span, LoginAttempt.ip_key)
-    found.targets = scanned_top(filters, span, LoginAttempt.username_key)
+    found.sources = scanned_top(filters, span, LoginAttempt.ip_key, allowed)
+    found.targets = scanned_top(filters, span, LoginAttempt.username_key, allowed)
 
 
 UNIT_LITERALS = {HOUR: SQL("'hour'"), DAY: SQL("'day'")}

@@ -73,4 +73,4 @@ def history_chart():
     except queries.BadFilter:
         abort(400)
     return render_page_or_partial("admin/history_chart.html", "partials/admin/_history_chart.html",
-                                  filters=filters, chart=overview)
+                                  filters=filters, chart=overview, scan_limit=chart.SCAN_LIMIT)
