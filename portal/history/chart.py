@@ -140,8 +140,11 @@ class Overview:
         return max(bars, key=lambda bar: bar.total) if bars else None
 
 
-def overview(filters):
-    """Return the chart of the filters over their range; raise queries.BadFilter."""
+def overview(filters, scan=False):
+    """Return the chart of the filters over their range; raise queries.BadFilter.
+
+    scan: count the attempts themselves whatever the filter (bench/history.py compares).
+    """
     queries.conditions(filters)  # every value checked before anything is counted
     span = span_of(filters)
     allowed = reasons_of(filters)
@@ -149,7 +152,7 @@ def overview(filters):
         return Overview(None)
     found = Overview(span, bars=[Bar(start) for start in span.starts()],
                      by_successes=ranks_successes(allowed))
-    scope = scope_of(filters)
+    scope = Scope(None) if scan else scope_of(filters)
     if scope.kind is None:
         found.scanned = found.sources_scanned = found.targets_scanned = True
         add_scanned(found, filters, span, allowed)
@@ -228,16 +231,36 @@ def add_counted(bars, span, scope, allowed):
     if not reasons:
         return
     kind = scope.kind
-    if kind == counts.ALL and span.unit == DAY:
-        kind = counts.DAY
+    if span.unit == DAY:
+        kind = counts.DAILY.get(kind, kind)  # networks have hourly counts only
     query = (AttemptCount
              .select(AttemptCount.hour, AttemptCount.reason, fn.SUM(AttemptCount.count))
              .where(AttemptCount.kind == kind, in_span(AttemptCount.hour, span),
                     AttemptCount.reason.in_(reasons)))
     if scope.kind != counts.ALL:
-        query = query.where(AttemptCount.key.between(scope.low, scope.high))
+        query = by_key(query.where(key_in(scope.low, scope.high)))
     for hour, reason, count in query.group_by(AttemptCount.hour, AttemptCount.reason).tuples():
         add_to_bar(bars, span, as_time(hour), reason, int(count))
+
+
+KEY_INDEX = "attemptcount_kind_key_hour"  # models.AttemptCount's (kind, key, hour)
+
+
+def by_key(query):
+    """Return a query of the counts of a few keys, reading the keys' index on SQLite too.
+
+    Without statistics SQLite walks the primary key (kind, hour, ...), every key's hours
+    of the span, which is in GROUP BY order; INDEXED BY names the index. PostgreSQL's
+    statistics choose well.
+    """
+    if db.is_postgresql():
+        return query
+    return query.from_(SQL(f'"{AttemptCount._meta.table_name}" AS "t1" INDEXED BY "{KEY_INDEX}"'))
+
+
+def key_in(low, high):
+    """Return the condition of a key range (an equality when it holds one key)."""
+    return AttemptCount.key == low if low == high else AttemptCount.key.between(low, high)
 
 
 def add_to_bar(bars, span, at, reason, count):
@@ -278,9 +301,9 @@ def add_errors(bars, span, scope, allowed):
 
 def pruned_in(span):
     """Return True when prune has summarised attempts of a day in the span."""
-    return (DailySummary.select(SQL("1"))
+    return (DailySummary.select(DailySummary.day)
             .where(DailySummary.day >= span.start.date(), DailySummary.day < span.end.date()
-                   + timedelta(days=1)).exists())
+                   + timedelta(days=1)).limit(1).first()) is not None
 
 
 SUMMARY_KIND = {counts.ALL: "all", counts.USER: "user", counts.IP: "ip"}
@@ -320,10 +343,11 @@ def ranks_successes(allowed):
 def counted_top(span, kind, keys, allowed, scope):
     """Return the TOP keys of a kind by failures (successes, for successes only) and attempts.
 
-    From the counts of the span's hours, or days: a key range (a block's addresses)
-    sums its own; otherwise the keys are read in the order of their totals, most first,
-    until no key left can reach the last of the list (a key's total bounds its count in
-    any range), so a busy month costs the few keys that matter, not its every address.
+    From the counts of the span's hours, or days: a key range (a block's addresses) and
+    a span of hours sum their own; over days the keys are read in the order of their
+    totals, most first, until no key left can reach the last of the list (a key's total
+    bounds its count in any range), so a busy month costs the keys that matter, not its
+    every address.
     The attempts still reading `error` add to a few keys' failures: their keys are read
     too, so that one of them that rises into the list is not missed.
     """
@@ -337,29 +361,37 @@ def counted_top(span, kind, keys, allowed, scope):
     found = {}
     if reasons:
         cells = key_counts(span, kind, reasons, by_successes)
-        if keys:
-            found = summed(cells.where(AttemptCount.key.between(*keys)), by_successes, TOP)
+        if keys or span.unit == HOUR:  # a block's keys, or a few hours': sum them all
+            found = summed(key_counts(span, kind, reasons, by_successes, keyed=True)
+                           .where(key_in(*keys)) if keys else cells, by_successes, TOP)
         else:
-            found = bounded_top(cells, kind, by_successes)
+            found = bounded_top(key_counts(span, kind, reasons, by_successes, keyed=True),
+                                kind, by_successes)
         if errors:
-            found.update(summed(cells.where(AttemptCount.key.in_(sorted(errors))), by_successes))
+            keyed = key_counts(span, kind, reasons, by_successes, keyed=True)
+            found.update(summed(keyed.where(AttemptCount.key.in_(sorted(errors))),
+                                by_successes))
     for key, count in errors.items():
         ranked_count, total = found.get(key, (0, 0))
         found[key] = (ranked_count + count, total + count)
     return ranked(found, kind)
 
 
-def key_counts(span, kind, reasons, by_successes):
-    """Return the query of (key, ranked count, attempts) over the span, grouped by key."""
+def key_counts(span, kind, reasons, by_successes, keyed=False):
+    """Return the query of (key, ranked count, attempts) over the span, grouped by key.
+
+    keyed: for a few keys, which a condition on the key adds (see by_key).
+    """
     cell_kind = kind if span.unit == HOUR else counts.DAILY[kind]
     ranked_count = fn.SUM(Case(None, [(AttemptCount.reason == attempts.OK,
                                        AttemptCount.count if by_successes else 0)],
                                0 if by_successes else AttemptCount.count))
-    return (AttemptCount.select(AttemptCount.key, ranked_count.alias("ranked"),
-                                fn.SUM(AttemptCount.count).alias("total"))
-            .where(AttemptCount.kind == cell_kind, in_span(AttemptCount.hour, span),
-                   AttemptCount.reason.in_(reasons))
-            .group_by(AttemptCount.key))
+    query = (AttemptCount.select(AttemptCount.key, ranked_count.alias("ranked"),
+                                 fn.SUM(AttemptCount.count).alias("total"))
+             .where(AttemptCount.kind == cell_kind, in_span(AttemptCount.hour, span),
+                    AttemptCount.reason.in_(reasons))
+             .group_by(AttemptCount.key))
+    return by_key(query) if keyed else query
 
 
 def summed(query, by_successes, limit=None):
@@ -370,10 +402,10 @@ def summed(query, by_successes, limit=None):
     return {key: (int(ranked_count), int(total)) for key, ranked_count, total in query.tuples()}
 
 
-BATCH = 64
+BATCH = 256
 
 
-def bounded_top(cells, kind, by_successes):
+def bounded_top(keyed, kind, by_successes):
     """Return {key: (ranked count, attempts)} of the TOP keys, read in order of their totals."""
     bound = AttemptTotal.successes if by_successes else AttemptTotal.failures
     found, offset = {}, 0
@@ -384,7 +416,7 @@ def bounded_top(cells, kind, by_successes):
                      .tuples())
         if not batch:
             break
-        found.update(summed(cells.where(AttemptCount.key.in_([key for key, _ in batch])),
+        found.update(summed(keyed.where(AttemptCount.key.in_([key for key, _ in batch])),
                             by_successes))
         best = sorted((count for count, _ in found.values()), reverse=True)
         offset += BATCH
