@@ -5,15 +5,24 @@ gunicorn as the README's production section does, signs in as an admin and
 prints, per filter combination, the server latency of the full page and the htmx
 partial (p50, p95), the same under 16 concurrent connections (p99), and the CSV
 export rate. Target: p99 under 50 ms for every filter but free text.
+
+Then the chart fragment (/admin/history/chart), per range and filter: its server time
+over HTTP, and side by side in the same run the chart computed in-process from the
+hourly counts and from the attempts themselves (the way before the counts). Target:
+20 ms of server time for every filter the counts hold. `--chart-only` skips the rest.
 """
 
 import argparse
 import os
 import sqlite3
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import psycopg
 import requests
@@ -29,6 +38,12 @@ from common import signed_in
 from common import timed
 from common import wrk_p99
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from portal import create_app  # noqa: E402 (the checkout's portal, next to bench/)
+from portal.db import database  # noqa: E402
+from portal.history import chart  # noqa: E402
+from portal.history.queries import Filters  # noqa: E402
+
 FILTERS = {
     "none": "",
     "user": "user=emma.dubois262",
@@ -38,6 +53,19 @@ FILTERS = {
     "free text (q)": "q=okhttp",
 }
 SAMPLES, CONCURRENCY, CONCURRENT_REQUESTS = 60, 16, 320
+CHART_FILTERS = {
+    "last 24 hours (default)": "",
+    "7 days": "since={days7}",
+    "30 days": "since={days30}",
+    "90 days": "since={days90}",
+    "failures, this month": "outcome=failure&since={month}",
+    "user, 24 hours": "user=emma.dubois262",
+    "user, 30 days": "user=emma.dubois262&since={days30}",
+    "ip cidr, 24 hours": "ip=203.0.113.0/24",
+    "ip cidr, 30 days": "ip=203.0.113.0/24&since={days30}",
+    "free text (q), 24 hours": "q=okhttp",
+}
+CHART_SAMPLES = 20
 
 
 def main():
@@ -50,6 +78,8 @@ def main():
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--distinct-agents", type=int, default=0, metavar="N",
                         help="give the attempts N distinct user agents (same browsers) first")
+    parser.add_argument("--chart-only", action="store_true",
+                        help="measure the chart fragment only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir, \
             fresh_database(args.database_url, Path(workdir)) as url:
@@ -62,7 +92,9 @@ def main():
               f"{'PostgreSQL' if args.database_url else 'SQLite'}, seeded in {seconds:.1f} s; "
               f"gunicorn -w {args.workers}; {machine()}")
         with Gunicorn(env, workers=args.workers) as server:
-            measure(server.url)
+            if not args.chart_only:
+                measure(server.url)
+            measure_chart(server.url, url)
 
 
 def diversify_agents(url, count):
@@ -139,6 +171,42 @@ def csv_rate(http, base_url):
         seconds = time.perf_counter() - started
         print(f"CSV export ({name}): {lines - 1:,} rows in {seconds:.1f} s = "
               f"{(lines - 1) / seconds:,.0f} rows/s{cut_off}")
+
+
+def chart_queries():
+    """Return {name: query string} of CHART_FILTERS with today's dates filled in."""
+    today = date.today()
+    dates = {"days7": today - timedelta(days=7), "days30": today - timedelta(days=30),
+             "days90": today - timedelta(days=90), "month": today.replace(day=1)}
+    return {name: query.format(**{k: v.isoformat() for k, v in dates.items()})
+            for name, query in CHART_FILTERS.items()}
+
+
+def measure_chart(base_url, database_url):
+    """Print the chart fragment's server time, and in-process: from the counts, by a scan."""
+    http = signed_in(base_url)
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "b" * 48})
+    print("chart fragment: server time over HTTP (p50, p95) and, in-process in this run, "
+          "p50 from the hourly counts and from the attempts themselves (ms)")
+    print(f"{'range and filter':28s} {'http p50':>9s} {'http p95':>9s} {'counts':>9s} "
+          f"{'attempts':>9s} {'bars':>5s}")
+    for name, query in chart_queries().items():
+        url = f"{base_url}/admin/history/chart?{query}"
+        fragment = latencies(http, url, {"HX-Request": "true"})[:CHART_SAMPLES]
+        filters = Filters.from_args(dict(parse_qsl(query)))
+        with app.app_context(), database.connection_context():
+            counted = in_process(chart.overview, filters)
+            scanned = in_process(chart.overview, filters, scan=True)
+            bars = len(chart.overview(filters).bars)
+        print(f"{name:28s} {ms(percentile(fragment, 50))} {ms(percentile(fragment, 95))} "
+              f"{ms(counted)} {ms(scanned)} {bars:5d}")
+
+
+def in_process(work, *args, **kwargs):
+    """Return the median ms of CHART_SAMPLES calls of `work` (after one warm-up)."""
+    work(*args, **kwargs)
+    return percentile([timed(lambda: work(*args, **kwargs))[0] * 1000
+                       for _ in range(CHART_SAMPLES)], 50)
 
 
 def check(response):

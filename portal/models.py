@@ -184,6 +184,48 @@ class DailySummary(BaseModel):
         primary_key = CompositeKey("day", "kind", "key", "reason")
 
 
+class AttemptCount(BaseModel):
+    """Settled attempts per hour and reason, for all, per account name, per IP and per network.
+
+    Kept as each attempt settles (portal.history.counts), so the chart reads these
+    instead of the attempts. kind "all" counts every attempt per hour and "day" per day,
+    each split over a few keys (the attempt's id modulo counts.SHARDS) so that parallel
+    sign-ins do not queue for one row's lock; "user" is keyed by the account name,
+    "ip" by the address's key and "net" by its /24 (IPv4) or /64 (IPv6) network's key;
+    "uday" and "iday" count the account names and addresses per day.
+    An attempt still reading `error` is not here: the chart counts those from the attempts.
+    """
+
+    kind = CharField(max_length=4)
+    hour = DateTimeField()  # the start of the hour (of the day, for kinds "day", "uday", "iday")
+    reason = CharField(max_length=16)
+    key = CharField(max_length=TYPED_USERNAME_MAX)
+    count = IntegerField()
+
+    class Meta:
+        table_name = "attempt_counts"
+        # Time first: the totals and the top lists read every key of a range of hours.
+        primary_key = CompositeKey("kind", "hour", "reason", "key")
+        indexes = ((("kind", "key", "hour"), False),)  # one account's, address's or network's
+
+
+class AttemptTotal(BaseModel):
+    """Every settled attempt of one account name (kind "user") or address ("ip"), kept with
+    attempt_counts: what bounds a key's count in any range, so that the top lists read
+    the keys with the most first and stop when no other key can reach them.
+    """
+
+    kind = CharField(max_length=4)
+    key = CharField(max_length=TYPED_USERNAME_MAX)
+    failures = IntegerField()
+    successes = IntegerField()
+
+    class Meta:
+        table_name = "attempt_totals"
+        primary_key = CompositeKey("kind", "key")
+        indexes = ((("kind", "failures"), False), (("kind", "successes"), False))
+
+
 class HealthCheck(BaseModel):
     """One row that /healthz rewrites: a database that answers but cannot write fails it."""
 
@@ -210,7 +252,7 @@ class ProxyObservation(BaseModel):
 
 
 TABLES = [User, Session, LoginAttempt, FailureBudget, IpThrottle, AuditEvent, DailySummary,
-          HealthCheck, ProxyObservation]
+          AttemptCount, AttemptTotal, HealthCheck, ProxyObservation]
 
 
 def bounded(text, limit):

@@ -108,6 +108,53 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def insert_attempts(rows):
+    """Insert attempt rows (dicts) as a bulk load does, and count them as seed-demo does.
+
+    A settled attempt is counted as it settles (history.counts); rows written here
+    settle nowhere, so they are counted afterwards, once.
+    """
+    from peewee import fn
+
+    from portal.history import counts
+    from portal.models import LoginAttempt
+
+    before = LoginAttempt.select(fn.MAX(LoginAttempt.id)).scalar() or 0
+    LoginAttempt.insert_many(rows).execute()
+    counts.count_attempts(LoginAttempt.id > before)
+
+
+def counts_agree():
+    """Return (kept, direct): attempt_counts and attempt_totals as kept, and as counted from
+    the attempts now."""
+    from collections import Counter
+
+    from portal.history import counts
+    from portal.models import AttemptCount
+    from portal.models import AttemptTotal
+    from portal.models import LoginAttempt
+
+    direct = Counter()
+    query = LoginAttempt.select(LoginAttempt.id, LoginAttempt.at, LoginAttempt.username_key,
+                                LoginAttempt.ip_key, LoginAttempt.reason)
+    for attempt_id, at, username_key, ip_key, reason in query.tuples():
+        if reason != "error":
+            for kind, hour, key in counts.cells(attempt_id, at, username_key, ip_key):
+                direct[(kind, hour, reason, key)] += 1
+            for kind, key in (("user", username_key), ("ip", ip_key)):
+                direct[("total", kind, "ok" if reason == "ok" else "failure", key)] += 1
+    kept = {(kind, hour, reason, key): count for kind, hour, reason, key, count in
+            AttemptCount.select(AttemptCount.kind, AttemptCount.hour, AttemptCount.reason,
+                                AttemptCount.key, AttemptCount.count).tuples() if count}
+    for kind, key, failures, successes in AttemptTotal.select(
+            AttemptTotal.kind, AttemptTotal.key, AttemptTotal.failures,
+            AttemptTotal.successes).tuples():
+        for outcome, count in (("failure", failures), ("ok", successes)):
+            if count:
+                kept[("total", kind, outcome, key)] = count
+    return kept, dict(direct)
+
+
 class AuthActions:
     """Create users and sign in or out through the real routes."""
 

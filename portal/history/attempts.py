@@ -8,6 +8,7 @@ from portal import db
 from portal.accounts import users
 from portal.db import CompiledQuery
 from portal.db import arg
+from portal.history import counts
 from portal.models import AGENT_NAME_MAX
 from portal.models import IP_MAX
 from portal.models import TYPED_USERNAME_MAX
@@ -75,9 +76,10 @@ def begin(typed, user, client, request_id, at, device_id=None):
            "user_agent": bounded(client.user_agent, USER_AGENT_MAX),
            "request_id": request_id, "device": device_digest(device_id),
            **agent_names(client.user_agent)}
-    cursor = NEW_ATTEMPT.run(**row, username_key=users.normalize_username(row["username"]),
-                             ip_key=ipaddr.key(client.ip))
-    return Pending(row, cursor)
+    keys = {"username_key": users.normalize_username(row["username"]),
+            "ip_key": ipaddr.key(client.ip)}
+    cursor = NEW_ATTEMPT.run(**row, **keys)
+    return Pending({**row, **keys}, cursor)
 
 
 class Pending:
@@ -101,12 +103,16 @@ class Pending:
     def finish(self, reason, session_id=None, device_id=None):
         """Write the attempt's reason (and the session a success started, and its device).
 
-        The log line tells it only once settled() says the transaction committed.
+        The log line tells it only once settled() says the transaction committed. The
+        hourly counts take it in the same transaction: a settlement that fails counts
+        nothing, and its row stays `error`.
         """
         outcome = SUCCESS if reason == OK else FAILURE
         device = device_digest(device_id) or self.row["device"]
         FINISH_ATTEMPT.run(id=self.id, at=self.row["at"], outcome=outcome, reason=reason,
                            session=session_id, device=device)
+        counts.count_settled(self.id, self.row["at"], self.row["username_key"],
+                             self.row["ip_key"], reason)
         self._finished = {"outcome": outcome, "reason": reason}
 
     def drop(self):

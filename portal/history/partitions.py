@@ -10,11 +10,14 @@ catches anything outside them, so an insert never fails for want of a month.
 import logging
 import re
 from datetime import date
+from datetime import datetime
+from datetime import time
 
 from peewee import DatabaseError
 
 from portal import clock
 from portal.db import database
+from portal.history import counts
 from portal.models import DailySummary
 from portal.models import LoginAttempt
 
@@ -103,6 +106,9 @@ def drop_months_before(cutoff):
             continue
         with database.atomic():
             summarise_partition(name)
+            # The month's attempts are all in its partition: its hours' counts go with it.
+            counts.forget(datetime.combine(start, time()),
+                          datetime.combine(month_start(start, 1), time()))
             database.execute_sql(f'DROP TABLE "{name}"')
         dropped.append(name)
     return dropped

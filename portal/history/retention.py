@@ -1,5 +1,8 @@
 """Retention: delete old attempts in small batches, keeping daily summaries of them.
 
+The hourly counts (history.counts) lose what each batch deletes, in its transaction:
+they always count the attempts that remain, the daily summaries the ones deleted.
+
 Each batch is its own short transaction, so sign-ins (which need the write lock
 on SQLite, and the budgets' row locks on PostgreSQL) never wait long behind it.
 """
@@ -12,6 +15,7 @@ from peewee import EXCLUDED
 
 from portal import clock
 from portal.db import database
+from portal.history import counts
 from portal.history import partitions
 from portal.models import DailySummary
 from portal.models import LoginAttempt
@@ -50,6 +54,7 @@ def prune_batch(cutoff, batch_size):
         if not rows:
             return 0
         add_to_summaries(rows)
+        counts.uncount(rows)
         LoginAttempt.delete().where(LoginAttempt.id.in_([row[0] for row in rows])).execute()
     return len(rows)
 

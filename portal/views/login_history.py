@@ -97,11 +97,11 @@ def history_csv():
 @bp.get("/history/chart")
 @admin_required
 def history_chart():
-    """Render the failures chart and top sources for the filters (loaded after the rows)."""
+    """Render the chart of the filter's range and its top sources (loaded after the rows)."""
     filters = Filters.from_args(request.args)
     try:
         overview = chart.overview(filters)
     except queries.BadFilter:
         abort(400)
     return render_page_or_partial("admin/history_chart.html", "partials/admin/_history_chart.html",
-                                  filters=filters, **overview)
+                                  filters=filters, chart=overview, scan_limit=chart.SCAN_LIMIT)

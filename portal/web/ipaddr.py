@@ -25,6 +25,14 @@ def key_range(text):
     return _hex(network.network_address), _hex(network.broadcast_address)
 
 
+def address(key_text):
+    """Return the address a key stands for, IPv4 as IPv4 ('' for the key of no address)."""
+    if not key_text:
+        return ""
+    found = ipaddress.IPv6Address(bytes.fromhex(key_text))
+    return str(found.ipv4_mapped or found)
+
+
 def _hex(address):
     if address.version == 4:
         address = ipaddress.IPv6Address(f"::ffff:{address}")

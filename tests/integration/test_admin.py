@@ -17,6 +17,7 @@ from portal.history import queries
 from portal.models import LoginAttempt
 from portal.models import User
 from portal.web import ipaddr
+from tests.conftest import insert_attempts
 
 NOW = datetime(2026, 11, 28, 12, 0, 0)
 
@@ -34,13 +35,13 @@ def add(app, *rows):
     """Insert attempts: (minutes ago, typed name, reason, ip, user agent)."""
     with app.app_context():
         accounts = {u.username: u.id for u in User.select()}
-        LoginAttempt.insert_many([{
+        insert_attempts([{
             "at": NOW - timedelta(minutes=ago), "username": name, "username_key": name.lower(),
             "user": accounts.get(name.lower()),
             "outcome": "success" if reason == "ok" else "failure", "reason": reason, "ip": ip,
             "ip_key": ipaddr.key(ip), "user_agent": agent, "request_id": "r",
             **attempts.agent_names(agent)}
-            for ago, name, reason, ip, agent in rows]).execute()
+            for ago, name, reason, ip, agent in rows])
 
 
 def names(response):
@@ -218,22 +219,80 @@ def test_csv_export_of_many_rows_is_complete(app, client, admin, monkeypatch):
     assert len(rows) == 31 and len({r[1] for r in rows[1:]}) == 30
 
 
-def test_chart_counts_failures_per_hour_and_day_and_top_sources(app, client, sample):
-    add(app, (61, "alice", "bad_password", "203.0.113.5", "x"))
-    text = client.get("/admin/history/chart", headers={"HX-Request": "true"}).get_data(
+def chart(client, query=""):
+    return client.get(f"/admin/history/chart?{query}", headers={"HX-Request": "true"}).get_data(
         as_text=True)
+
+
+def top_row(value, count, total):
+    """The pattern of one row of a top list: the value's link, its count and its attempts."""
+    return re.compile(rf'">{re.escape(value)}</a></td>\s*<td class="num">{count}</td>'
+                      rf'<td class="num">{total}</td>')
+
+
+def test_chart_shows_the_last_24_hours_by_default_successes_failures_and_top_lists(
+        app, client, sample):
+    add(app, (61, "alice", "bad_password", "203.0.113.5", "x"))
+    text = chart(client)
     assert text.lstrip().startswith('<div id="history-chart"') and "<svg" in text
-    assert "2026-11-28 11:00: 1 failure<" in text and "2026-11-28 10:00: 1 failure<" in text
+    assert "Attempts per hour, 2026-11-27 13:00 to 2026-11-28 12:00 UTC" in text
+    assert text.count('<g class="bar">') == 24
+    assert "2026-11-28 11:00: 1 success, 1 failure<" in text
+    assert "2026-11-28 10:00: 0 successes, 1 failure<" in text
     assert "2026-11-27 06:00" not in text  # bob failed 30 hours ago: outside the 24 hours
-    assert "2026-11-28: 2 failures" in text and "2026-11-25: 1 failure<" in text
-    assert re.search(r'ip=203.0.113.5">203.0.113.5</a> <span class="muted">2<', text)
-    assert re.search(r'user=alice">alice</a> <span class="muted">2<', text)
+    assert "2 successes and 2 failures" in text
+    # The numbers behind the chart, one row per bar, for screen readers and copying.
+    assert '<table class="rows numbers" id="chart-numbers">' in text
+    assert '<tr><td>2026-11-28 11:00</td><td class="num">1</td><td class="num">1</td></tr>' in text
+    assert top_row("203.0.113.5", 2, 2).search(text)
+    assert top_row("alice", 2, 3).search(text)  # "Alice" signed in: the same account name
+    assert ">127.0.0.1</a>" not in text  # root's address: no failure, not a top source
+
+
+def test_chart_follows_the_date_range_by_hour_up_to_two_days_and_by_day_beyond(client, sample):
+    text = chart(client, "since=2026-11-20&until=2026-11-28")
+    assert "Attempts per day, 2026-11-20 to 2026-11-28 UTC" in text
+    assert text.count('<g class="bar">') == 9
+    assert "2026-11-25: 0 successes, 1 failure<" in text  # carol, 3 days ago
+    assert "2026-11-27: 0 successes, 1 failure<" in text  # bob, 30 hours ago
+    assert "2026-11-28: 2 successes, 1 failure<" in text
+    assert top_row("2001:db8::1", 1, 1).search(text) and top_row("carol", 1, 1).search(text)
+    text = chart(client, "since=2026-11-27T00:00&until=2026-11-28T00:00")
+    assert "Attempts per hour, 2026-11-27 00:00 to 2026-11-27 23:00 UTC" in text
+    assert "2026-11-27 06:00: 0 successes, 1 failure<" in text
+    assert "2026-11-28" not in text.split("<svg")[1].split("</svg>")[0].replace("28 Nov", "")
+    text = chart(client, "since=2026-11-29&until=2026-11-28")
+    assert "No chart" in text and "<svg" not in text
 
 
 def test_chart_follows_the_filter(client, sample):
-    text = client.get("/admin/history/chart?user=bob").get_data(as_text=True)
-    assert "<h1>Failures chart</h1>" in text and ">bob</a>" in text and ">alice</a>" not in text
+    text = client.get("/admin/history/chart?user=bob&since=2026-11-26").get_data(as_text=True)
+    assert "<h1>History chart</h1>" in text and ">bob</a>" in text and ">alice</a>" not in text
     assert client.get("/admin/history/chart?ip=bad").status_code == 400
+    text = chart(client, "since=2026-10-01&outcome=success")
+    assert "2 successes and 0 failures" in text and "addresses with the most successes" in text
+    assert top_row("198.51.100.7", 1, 1).search(text)
+    text = chart(client, "since=2026-10-01&ip=203.0.0.0/8")  # its networks' counts
+    assert "0 successes and 3 failures" in text and top_row("203.0.113.5", 1, 1).search(text)
+    assert "Counted from the newest 5,000 attempts" in text  # the accounts one block tried
+    text = chart(client, "since=2026-10-01&reason=throttled")
+    assert "0 successes and 1 failure" in text and top_row("203.0.114.1", 1, 1).search(text)
+
+
+@pytest.mark.parametrize("query", ["q=curl", "user=carol&ip=2001:db8::1"])
+def test_chart_the_counts_cannot_answer_counts_the_attempts_and_says_so(client, sample, query):
+    text = chart(client, f"since=2026-11-20&{query}")
+    assert "Counted from the attempts themselves" in text
+    assert "2026-11-25: 0 successes, 1 failure<" in text and top_row("carol", 1, 1).search(text)
+    assert "0 successes and 1 failure" in text
+
+
+def test_chart_counts_attempts_still_reading_error(app, client, sample):
+    add(app, (5, "dave", "error", "192.0.2.9", "x"), (6, "alice", "error", "203.0.113.5", "x"))
+    text = chart(client)
+    assert "2026-11-28 11:00: 1 success, 3 failures<" in text
+    assert top_row("203.0.113.5", 2, 2).search(text) and top_row("dave", 1, 1).search(text)
+    assert "1 success and 2 failures" in chart(client, "user=alice")
 
 
 @pytest.mark.parametrize("query", ["until=9999-12-31", "since=0001-01-01T00:00%2B01:00"])

@@ -118,11 +118,11 @@ def mount_small_disk(folder, size="16m"):
 
 def fill(folder):
     """Write a file that takes every free byte of the disk under folder."""
-    with open(folder / "filler", "wb") as out:
+    # Unbuffered: a buffered file's close would write its last chunk again and raise.
+    with open(folder / "filler", "wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError:
             pass
 

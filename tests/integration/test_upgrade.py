@@ -16,6 +16,7 @@ from portal import create_app
 from portal import db
 from portal import schema
 from tests.conftest import TEST_SETTINGS
+from tests.conftest import counts_agree
 from tests.conftest import new_pg_database
 
 SCHEMAS = Path(__file__).with_name("schemas")
@@ -107,6 +108,13 @@ def test_a_database_from_an_early_release_upgrades_and_keeps_its_history(empty_u
     text = client.get("/admin/history?ip=2001:db8::/32").get_data(as_text=True)
     assert text.count('<td class="typed">') == 1 and "curl on Unknown" in text  # named on upgrade
     assert "stolen laptop" in client.get("/admin/users/bob").get_data(as_text=True)
+    # The old attempts are in the chart's counts (0017 counted them), the new ones too.
+    with app.app_context():
+        kept, direct = counts_agree()
+    assert kept == direct
+    text = client.get("/admin/history/chart?since=2026-11-20&until=2026-11-20").get_data(
+        as_text=True)
+    assert "2026-11-20 09:00: 1 success, 3 failures<" in text
 
 
 def test_init_db_twice_changes_nothing_the_second_time(empty_url):
