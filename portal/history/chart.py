@@ -159,7 +159,7 @@ def overview(filters, scan=False):
     add_counted(found.bars, span, scope, allowed)
     add_errors(found.bars, span, scope, allowed)
     found.pruned = pruned_in(span)
-    if found.pruned and span.unit == DAY and (scope.single or scope.kind == counts.ALL):
+    if found.pruned and span.unit == DAY and (scope.single or scope.kind in SUMMARY_RANGES):
         add_summaries(found.bars, span, scope, allowed)
     found.sources, found.sources_scanned = top_sources(filters, span, scope, allowed)
     found.targets, found.targets_scanned = top_targets(filters, span, scope, allowed)
@@ -306,6 +306,9 @@ def pruned_in(span):
 
 
 SUMMARY_KIND = {counts.ALL: "all", counts.USER: "user", counts.IP: "ip"}
+# The kinds whose summaries answer a range of keys: all attempts, and the account names
+# a user filter's prefix spans (an address range would need every address's summary).
+SUMMARY_RANGES = (counts.ALL, counts.USER)
 
 
 def add_summaries(bars, span, scope, allowed):
@@ -313,7 +316,8 @@ def add_summaries(bars, span, scope, allowed):
     query = (DailySummary.select(DailySummary.day, DailySummary.reason,
                                  fn.SUM(DailySummary.count))
              .where(DailySummary.kind == SUMMARY_KIND[scope.kind],
-                    DailySummary.key == scope.low, DailySummary.reason.in_(sorted(allowed)),
+                    DailySummary.key.between(scope.low, scope.high),
+                    DailySummary.reason.in_(sorted(allowed)),
                     DailySummary.day >= span.start.date(), DailySummary.day < span.end.date()))
     for day, reason, count in query.group_by(DailySummary.day, DailySummary.reason).tuples():
         add_to_bar(bars, span, datetime.combine(day, datetime.min.time()), reason, int(count))

@@ -1,7 +1,8 @@
 """Typed account names compared code point by code point on PostgreSQL, as SQLite does.
 
-The chart's counts (attempt_counts.key, migration 0017) hold the same names, and a user
-filter reads them as the same range, so they get the same order.
+The chart's counts (attempt_counts.key, migration 0017) and the daily summaries of pruned
+days hold the same names, and a user filter reads them as the same range, so they get
+the same order.
 
 The history's user filter matches every name that starts with what the admin typed, as
 one range of login_attempts.username_key's index. Under a language's collation
@@ -14,7 +15,8 @@ same under both.
 
 from peewee import PostgresqlDatabase
 
-COLUMNS = (("login_attempts", "username_key"), ("attempt_counts", "key"))
+COLUMNS = (("login_attempts", "username_key"), ("attempt_counts", "key"),
+           ("daily_summaries", "key"))
 ALTER = 'ALTER TABLE "{}" ALTER COLUMN "{}" TYPE VARCHAR(150) COLLATE "C"'
 COLLATION = """SELECT c.collname FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
     WHERE a.attrelid = %s::regclass AND a.attname = %s"""
