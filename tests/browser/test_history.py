@@ -46,7 +46,7 @@ def test_a_half_typed_address_keeps_the_table_until_it_settles(page: Page):
     expect(page.locator("#history-rows [role=alert]")).to_contain_text("is not an IP address")
     field.press_sequentially("1", delay=40)
     expect(page.locator("#history-hint")).to_be_empty()
-    expect(page.locator("#history-rows tbody tr").first).to_contain_text("127.0.0.1")
+    expect(page.locator("#history-rows table.history tbody tr").first).to_contain_text("127.0.0.1")
     expect(page.locator("#history-rows [role=alert]")).to_have_count(0)
 
 
@@ -215,8 +215,9 @@ def test_chart_follows_a_date_range_and_its_numbers_are_a_table(page: Page):
     expect(chart.locator("svg g.bar")).to_have_count(24)
     today = date.today()
     since, until = today - timedelta(days=10), today - timedelta(days=3)
-    page.get_by_label("Since (UTC)").fill(since.isoformat())
-    page.get_by_label("Until (UTC)").fill(until.isoformat())
+    # The pickers take a date and a time: midnight to midnight covers whole days.
+    page.get_by_label("Since (UTC)").fill(f"{since.isoformat()}T00:00")
+    page.get_by_label("Until (UTC)").fill(f"{(until + timedelta(days=1)).isoformat()}T00:00")
     expect(chart.locator("h2")).to_have_text(
         f"Attempts per day, {since.isoformat()} to {until.isoformat()} UTC")
     expect(chart.locator("svg g.bar")).to_have_count(8)
@@ -228,5 +229,6 @@ def test_chart_follows_a_date_range_and_its_numbers_are_a_table(page: Page):
     expect(numbers.locator("tbody tr").first).to_contain_text(since.isoformat())
     # The top lists are the range's too, and their links keep it.
     expect(chart.locator("#top-sources tbody tr a").first).to_have_attribute(
-        "href", re.compile(f"since={since.isoformat()}&until={until.isoformat()}&ip="))
+        "href", re.compile(f"since={since.isoformat()}T00(:|%3A)00"
+                           f"&until={(until + timedelta(days=1)).isoformat()}T00(:|%3A)00&ip="))
     assert refused == []  # drawn without inline style or script: the strict CSP holds
