@@ -53,6 +53,8 @@ class User(BaseModel):
 
     class Meta:
         table_name = "users"
+        # The users list's filter of admins, of admin locks (the policy's are budgets).
+        indexes = ((("is_admin", "username"), False), (("locked_at",), False))
 
 
 class Session(BaseModel):
@@ -70,6 +72,10 @@ class Session(BaseModel):
     ip = CharField(max_length=IP_MAX)
     user_agent = CharField(max_length=USER_AGENT_MAX)
     device = CharField(max_length=32, null=True)  # the known-device id it signed in from
+    # An admin resolved the report (reported_at), with a note.
+    report_resolved_at = DateTimeField(null=True)
+    report_resolved_by = CharField(max_length=USERNAME_MAX, null=True)
+    report_note = CharField(max_length=LOCK_REASON_MAX, null=True)
 
     class Meta:
         table_name = "sessions"
@@ -97,6 +103,9 @@ class LoginAttempt(BaseModel):
     device_family = CharField(max_length=AGENT_NAME_MAX, null=True)
     request_id = CharField(max_length=32)
     session = CharField(max_length=32, null=True)  # the session a success started
+    # The failure budget it counted against: '' unknown clients, else the known device's
+    # id; NULL when it counted against none (or was recorded before 0016 noted it).
+    budget_device = CharField(max_length=32, null=True)
 
     class Meta:
         table_name = "login_attempts"
@@ -130,6 +139,7 @@ class FailureBudget(BaseModel):
     class Meta:
         table_name = "failure_budgets"
         primary_key = CompositeKey("account", "device")
+        indexes = ((("device", "locked_until"), False),)  # the users list's "locked"
 
 
 class IpThrottle(BaseModel):
@@ -161,7 +171,10 @@ class AuditEvent(BaseModel):
 
     class Meta:
         table_name = "audit_events"
-        indexes = ((("target", "at"), False),)
+        # The audit log walks one of these newest first, (at, id) being the page cursor.
+        indexes = ((("target", "at"), False), (("at", "id"), False),
+                   (("actor", "at", "id"), False), (("action", "at", "id"), False),
+                   (("target_name", "at"), False), (("target_ip", "at"), False))
 
 
 class DailySummary(BaseModel):
@@ -190,6 +203,23 @@ class HealthCheck(BaseModel):
     class Meta:
         table_name = "health_checks"
 
+
+# The users list's sorts: each key in both directions, ties by name (0016 names them).
+User.add_index(User.index(User.last_failure_at, User.username, name="user_last_failure"))
+User.add_index(User.index(User.last_failure_at.desc(), User.username,
+                          name="user_last_failure_desc"))
+User.add_index(User.index(User.last_success_at, User.username, name="user_last_success"))
+User.add_index(User.index(User.last_success_at.desc(), User.username,
+                          name="user_last_success_desc"))
+FailureBudget.add_index(FailureBudget.index(
+    FailureBudget.device, FailureBudget.failures.desc(), FailureBudget.account,
+    name="failurebudget_failures"))
+# The reports queue reads reported sessions only; the navigation counts the open ones.
+Session.add_index(Session.index(Session.reported_at, where=Session.reported_at.is_null(False),
+                                name="session_reported"))
+Session.add_index(Session.index(
+    Session.reported_at, name="session_open_report",
+    where=Session.reported_at.is_null(False) & Session.report_resolved_at.is_null()))
 
 TABLES = [User, Session, LoginAttempt, FailureBudget, IpThrottle, AuditEvent, DailySummary,
           HealthCheck]

@@ -30,7 +30,8 @@ ATTEMPT_FIELDS = ["at", "username", "user", "outcome", "reason", "ip", "user_age
 # Every attempt runs these: compiled once (portal.db.CompiledQuery).
 NEW_ATTEMPT = CompiledQuery(lambda: LoginAttempt.insert(
     {getattr(LoginAttempt, name): arg(name)
-     for name in [*ATTEMPT_FIELDS, "username_key", "ip_key"]}).returning(LoginAttempt.id))
+     for name in [*ATTEMPT_FIELDS, "username_key", "ip_key", "budget_device"]})
+    .returning(LoginAttempt.id))
 # `at` as well as `id`: on a partitioned table it names the one partition to look in.
 FINISH_ATTEMPT = CompiledQuery(lambda: LoginAttempt.update(
     outcome=arg("outcome"), reason=arg("reason"), session=arg("session"))
@@ -53,12 +54,13 @@ def agent_names(user_agent):
 DROPPED = object()  # what Pending.finish() leaves for settled() after a drop()
 
 
-def begin(typed, user, client, request_id, at):
+def begin(typed, user, client, request_id, at, budget_device=None):
     """Record an attempt whose credential check begins, as an `error`; return its Pending.
 
     Call it in the transaction that counts the attempt as a failure in advance: the
     row and the count stand or fall together, so whatever stops the request later, the
-    history shows every failure the counters hold.
+    history shows every failure the counters hold. `budget_device` names the budget
+    that counts it ('' unknown clients, a known device's id; None: no budget counts it).
     """
     row = {"at": at, "username": bounded(typed, TYPED_USERNAME_MAX),
            "user": user.id if user else None, "outcome": FAILURE, "reason": ERROR,
@@ -66,7 +68,7 @@ def begin(typed, user, client, request_id, at):
            "user_agent": bounded(client.user_agent, USER_AGENT_MAX),
            "request_id": request_id, **agent_names(client.user_agent)}
     cursor = NEW_ATTEMPT.run(**row, username_key=users.normalize_username(row["username"]),
-                             ip_key=ipaddr.key(client.ip))
+                             ip_key=ipaddr.key(client.ip), budget_device=budget_device)
     return Pending(row, cursor)
 
 

@@ -215,12 +215,10 @@ def refused_change(user, refused):
 def render_user_page(user, form, status=200, problem=None):
     """Render the user page with the given lock form (and its errors, or a guard's)."""
     state = lock_states.state_of(user)
-    by_policy = state.kind in ("temporary", "permanent")
-    caused_by = activity.failures_before(user.id, state.since, 20) if by_policy else []
     listed = activity.of(user.id, attempts_shown=50)
     return render_template(
         "admin/user_detail.html", user=user, state=state, form=form,
-        caused_by=caused_by, events=audit.for_user(user.id),
+        causes=lock_states.causes_of(user, state), events=audit.for_user(user.id),
         attempts=listed.attempts, sessions=listed.live, live_count=listed.live_count,
         problem=problem,
         reported=store.list_reported(user.id),
