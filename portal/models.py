@@ -139,7 +139,7 @@ class FailureBudget(BaseModel):
     class Meta:
         table_name = "failure_budgets"
         primary_key = CompositeKey("account", "device")
-        indexes = ((("device", "locked_until"), False),)  # the users list's "locked"
+        indexes = ((("device", "locked_at"), False),)  # the users list's "locked"
 
 
 class IpThrottle(BaseModel):

@@ -20,7 +20,7 @@ INDEXES = [
     ('"user_is_admin_username"', '"users" ("is_admin", "username")'),
     ('"user_locked_at"', '"users" ("locked_at")'),
     ('"failurebudget_failures"', '"failure_budgets" ("device", "failures" DESC, "account")'),
-    ('"failurebudget_device_locked_until"', '"failure_budgets" ("device", "locked_until")'),
+    ('"failurebudget_device_locked_at"', '"failure_budgets" ("device", "locked_at")'),
     ('"auditevent_at_id"', '"audit_events" ("at", "id")'),
     ('"auditevent_actor_at_id"', '"audit_events" ("actor", "at", "id")'),
     ('"auditevent_action_at_id"', '"audit_events" ("action", "at", "id")'),

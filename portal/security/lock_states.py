@@ -15,7 +15,6 @@ from portal.models import User
 from portal.security import budgets
 from portal.security import policy
 
-LIST_LIMIT = 200
 CAUSES_SHOWN = 50
 # An attempt's time is taken before it waits for its budget's row lock, so a failure
 # counted just before the locking one may carry a later time than the lock's. The wait
@@ -40,8 +39,8 @@ def state_of(user):
                           flagged_at)
 
 
-def user_rows(search="", limit=LIST_LIMIT):
-    """Return the UserRows matching `search` by name (at most `limit`; None: all)."""
+def user_rows(search="", limit=None):
+    """Return the UserRows matching `search` by name (at most `limit`; None: all), by name."""
     query = User.select(*LIST_COLUMNS).order_by(User.username).limit(limit)
     if search:
         query = query.where(User.username.contains(users.normalize_username(search)))

@@ -18,6 +18,7 @@ from portal.security import audit
 from portal.security import guards
 from portal.security import lock_states
 from portal.security import recovery
+from portal.security import user_listing
 from portal.sessions import store
 from portal.sessions.current_user import admin_required
 from portal.views.forms import ConfirmForm
@@ -60,13 +61,19 @@ def answers_refusals(view):
 @bp.get("/users")
 @admin_required
 def user_list():
-    """List users with their lock state; htmx searches get only the rows."""
-    search = request.args.get("q", "").strip()
+    """List users: search, sort, state filters and keyset pages; htmx gets only the rows."""
+    query, listed, bad_field = user_listing.Query(), None, None
+    try:
+        query = user_listing.Query.from_args(request.args)
+        listed = user_listing.page(query)
+    except user_listing.BadQuery as bad:
+        bad_field = bad.field
     page = render_page_or_partial("admin/user_list.html", "partials/admin/_user_rows.html",
-                                  users=lock_states.user_rows(search), search=search,
-                                  limit=lock_states.LIST_LIMIT,
+                                  query=query, listed=listed, bad_field=bad_field,
+                                  sorts=user_listing.SORTS, filters=user_listing.FILTERS,
                                   form=LockForm(formdata=None))
-    return push_url(make_response(page), url_for("admin.user_list", q=search or None))
+    response = make_response(page, 400 if bad_field else 200)
+    return push_url(response, url_for("admin.user_list", **query.args()))
 
 
 @bp.get("/users/<username>")
