@@ -18,6 +18,7 @@ from portal.security import audit
 from portal.security import guards
 from portal.security import lock_states
 from portal.security import recovery
+from portal.security import reports
 from portal.security import user_listing
 from portal.sessions import store
 from portal.sessions.current_user import admin_required
@@ -35,8 +36,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.before_app_request
-def count_reviews():
-    """Give an admin's full pages the number of accounts flagged for review (navigation).
+def count_for_navigation():
+    """Give an admin's full pages the accounts flagged for review and the open reports
+    (the navigation shows both; each an index's count).
 
     Counted before the view rather than while rendering, so an error page (the database
     gone, say) never runs a query.
@@ -45,6 +47,7 @@ def count_reviews():
     page = request.method == "GET" and request.endpoint != "static" and not is_htmx()
     if page and user is not None and user.is_admin:
         g.review_count = lock_states.flagged_count()
+        g.report_count = reports.open_count()
 
 
 def answers_refusals(view):
