@@ -8,16 +8,21 @@ read from an index of its own) narrows the query to their ids; a common one is c
 on the rows the sort's index yields.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
 from peewee import SQL
+from peewee import NodeList
+from peewee import Value
 from peewee import fn
 
 from portal import clock
 from portal.accounts import users
+from portal.db import database
+from portal.db import is_postgresql
 from portal.models import UNKNOWN_DEVICE
 from portal.models import FailureBudget
 from portal.models import Session
@@ -35,6 +40,8 @@ SORTS = {"name": ("name", False), "name_desc": ("name", True), "failures": ("fai
 FILTERS = ("locked", "flagged", "reported", "admins")
 TIME_FORMAT = "%Y%m%dT%H%M%S.%f"
 CURSOR = re.compile(r"^([12])~([0-9T.]{0,22})~([a-z0-9._@-]{1,64})$")
+USERNAME_TEXT = re.compile(r"[a-z0-9._@-]+")  # what a username may hold (accounts.users)
+EPOCH = datetime(1970, 1, 1)
 TIMES = {"last_failure": User.last_failure_at, "last_success": User.last_success_at}
 
 
@@ -116,19 +123,41 @@ def count(conditions):
 
 def filter_conditions(query, now, rules):
     """Return the WHERE conditions on users of the search and the state filters."""
-    found = []
-    if query.q:
-        found.append(User.username.contains(users.normalize_username(query.q)))
-    narrowest = None
+    found = [name_starts_with(users.normalize_username(query.q))] if query.q else []
+    narrowest, by_name = None, None
     for name in query.only:
-        found.append(STATE_FILTERS[name](now, rules))
         ids = [row[0] for row in FILTER_IDS[name](now, rules).limit(FILTER_DENSE + 1).tuples()]
         if len(ids) <= FILTER_DENSE and (narrowest is None or len(ids) < len(narrowest)):
-            narrowest = ids
+            narrowest, by_name = ids, name
+    # Few enough to name: the query reads them by id, whatever index the sort has, and
+    # checks the other filters on them.
+    found += [STATE_FILTERS[name](now, rules) for name in query.only if name != by_name]
     if narrowest is not None:
-        # Few enough to name: the query reads them by id, whatever index the sort has.
         found.append(User.id.in_(narrowest) if narrowest else User.id.is_null())
     return found
+
+
+def name_starts_with(prefix):
+    """Return the condition that the username starts with `prefix`: a range of its index.
+
+    The range holds exactly the names that start with it where text compares code point
+    by code point (SQLite; PostgreSQL under a C collation); elsewhere the prefix is
+    matched by LIKE, which is exact but may read every name.
+    """
+    if not USERNAME_TEXT.fullmatch(prefix):
+        return User.id.is_null()  # a character no username holds: nothing matches
+    if not is_postgresql() or compares_code_points(database.obj):
+        return (User.username >= prefix) & (User.username < prefix + "\x7f")
+    pattern = re.sub(r"([\\%_])", r"\\\1", prefix) + "%"  # "_" is a plain character here
+    return NodeList((User.username, SQL("LIKE"), Value(pattern)))
+
+
+@functools.lru_cache(maxsize=64)
+def compares_code_points(bound_database):
+    """Return True when PostgreSQL orders this database's text by code point (C collation)."""
+    collation = database.execute_sql(
+        "SELECT datcollate FROM pg_database WHERE datname = current_database()").fetchone()[0]
+    return collation in ("C", "POSIX") or collation.startswith("C.")
 
 
 def budget_locked(now, rules):
@@ -144,7 +173,7 @@ def locked_budgets(now, rules):
     query = FailureBudget.select(FailureBudget.account).where(
         FailureBudget.device == UNKNOWN_DEVICE, budget_locked(now, rules))
     # Every lock in force began within LOCKOUT_MAX_WAIT, unless locks may be permanent:
-    # a range of the (device, locked_at) index.
+    # a range of the locked_at index.
     if rules.permanent:
         return query.where(FailureBudget.locked_at.is_null(False))
     return query.where(FailureBudget.locked_at > now - rules.max_wait)
@@ -152,7 +181,9 @@ def locked_budgets(now, rules):
 
 def admin_locked(now):
     """Return the condition on a user row that an admin's lock holds (AdminLock.holds)."""
-    return User.locked_at.is_null(False) & User.lock_reason.is_null(False) & (
+    # A range of the locked_at index (every admin lock has a time): SQLite's planner,
+    # which counts the NULLs of an index as one common value, scans for IS NOT NULL.
+    return (User.locked_at > EPOCH) & User.lock_reason.is_null(False) & (
         User.locked_until.is_null() | (User.locked_until > now))
 
 
