@@ -46,7 +46,7 @@ PAGES = {
     "last success": "sort=last_success", "last success, oldest": "sort=last_success_asc",
     "locked": "only=locked", "flagged": "only=flagged", "reported": "only=reported",
     "admins": "only=admins", "locked + most failures": "only=locked&sort=failures",
-    "search 'user1234'": "q=user1234",
+    "search 'user0123'": "q=user0123",
 }
 
 
