@@ -81,13 +81,26 @@ def target_condition(text):
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
-        name = users.normalize_username(text)
-        current = User.select(User.id).where(User.username == name)
-        return AuditEvent.target.in_(current) | (AuditEvent.target_name == name)
+        return account_condition(users.normalize_username(text))
     # Events name an address as its IP window does (policy.ip_window_key): an IPv6
     # address by its /64.
     keys = {str(network)} if "/" in text else {str(network), policy.ip_window_key(text)}
     return AuditEvent.target_ip.in_(sorted(keys))
+
+
+def account_condition(name):
+    """Match the events about the account of this name and about deleted ones that had it.
+
+    Each is one index, read in time order; both at once (an OR) only when both exist,
+    since the planner then collects and sorts them all.
+    """
+    current = User.select(User.id).where(User.username == name).scalar()
+    deleted = AuditEvent.select().where(AuditEvent.target_name == name).exists()
+    if current is not None and deleted:
+        return (AuditEvent.target == current) | (AuditEvent.target_name == name)
+    if current is not None:
+        return AuditEvent.target == current
+    return AuditEvent.target_name == name
 
 
 def matching(filters, before=None):

@@ -125,3 +125,11 @@ def test_csv_has_every_event_with_formulas_and_controls_neutralised(app, events,
 
 def test_the_navigation_links_the_audit_log(events, client):
     assert 'href="/admin/audit"' in client.get("/admin/users").get_data(as_text=True)
+
+
+def test_a_reused_name_finds_the_deleted_account_and_the_new_one(events, auth, client):
+    auth.create("carol")
+    client.post("/admin/users/carol/lock", data={"reason": "new carol", "confirm": "yes"})
+    page = client.get("/admin/audit?target=carol").get_data(as_text=True)
+    assert actions_in(page) == ["locked", "deleted the account"]
+    assert "(deleted)" in page and '<a href="/admin/users/carol">carol</a>' in page
