@@ -73,7 +73,6 @@ def user_list():
         bad_field = bad.field
     page = render_page_or_partial("admin/user_list.html", "partials/admin/_user_rows.html",
                                   query=query, listed=listed, bad_field=bad_field,
-                                  sorts=user_listing.SORTS, filters=user_listing.FILTERS,
                                   form=LockForm(formdata=None))
     response = make_response(page, 400 if bad_field else 200)
     return push_url(response, url_for("admin.user_list", **query.args()))

@@ -12,7 +12,7 @@ from portal.db import database
 from portal.models import FailureBudget
 from portal.models import Session
 from portal.models import User
-from portal.security import user_listing
+from portal.security import user_filters
 
 ROW_NAME = re.compile(r'<tr id="user-\d+"[^>]*>\s*<td><a href="/admin/users/([^"]+)"')
 NEXT = re.compile(r'<a href="([^"]+)" hx-get="[^"]+" hx-target="#user-rows" hx-swap="outerHTML" '
@@ -137,7 +137,7 @@ def test_each_filter_and_their_combination(app, admin, client, auth):
 
 
 def test_a_common_filter_is_checked_on_the_sorted_rows(app, admin, client, monkeypatch):
-    monkeypatch.setattr(user_listing, "FILTER_DENSE", 3)
+    monkeypatch.setattr(user_filters, "FILTER_DENSE", 3)
     add_users(app, 60)
     set_columns(app, [f"u{n:03d}" for n in range(0, 60, 3)], review_flagged_at=EARLY)
     names, pages = walk(client, "/admin/users?only=flagged&sort=name_desc")
@@ -177,7 +177,7 @@ def test_htmx_gets_the_rows_and_the_canonical_url(admin, client):
 def test_search_by_prefix_under_a_linguistic_collation(app, admin, client, monkeypatch):
     # PostgreSQL under, say, en_US orders names ignoring punctuation: the index range
     # would miss some, so the prefix is matched by LIKE (here pretended on any database).
-    monkeypatch.setattr(user_listing, "compares_code_points", lambda database: False)
+    monkeypatch.setattr(user_filters, "compares_code_points", lambda database: False)
     add_users(app, 12, prefix="a_b.")
     add_users(app, 3, prefix="axb.")
     page = client.get("/admin/users?q=a_b").get_data(as_text=True)
