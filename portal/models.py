@@ -103,9 +103,9 @@ class LoginAttempt(BaseModel):
     device_family = CharField(max_length=AGENT_NAME_MAX, null=True)
     request_id = CharField(max_length=32)
     session = CharField(max_length=32, null=True)  # the session a success started
-    # The failure budget it counted against: '' unknown clients, else the known device's
-    # id; NULL when it counted against none (or was recorded before 0016 noted it).
-    budget_device = CharField(max_length=32, null=True)
+    # The failure budget it counted against: "unknown" (clients) or "device" (a known
+    # one's); NULL when it counted against none (or was recorded before 0016 noted it).
+    counted_on = CharField(max_length=8, null=True)
 
     class Meta:
         table_name = "login_attempts"

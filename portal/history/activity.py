@@ -162,9 +162,9 @@ def failures_since_previous_success(user_id, session_id, signed_in_at, recent):
     return failures.limit(NOTICE_CAP).count()
 
 
-def counted_failures(account, budget_device, until, limit):
+def counted_failures(account, counted_on, until, limit):
     """Return LockCauses: the latest failures that counted against one budget of an account
-    name (budget_device: '' unknown clients, or a known device's id), up to `until`,
+    name (counted_on: attempts.UNKNOWN_CLIENTS or KNOWN_DEVICE), up to `until`,
     newest first.
 
     By name, as budgets are kept: failures typed before the account existed count too.
@@ -174,6 +174,6 @@ def counted_failures(account, budget_device, until, limit):
                                  LoginAttempt.ip, LoginAttempt.user_agent)
              .where(LoginAttempt.username_key == account, LoginAttempt.at <= until,
                     LoginAttempt.outcome == FAILURE,
-                    LoginAttempt.budget_device == budget_device)
+                    LoginAttempt.counted_on == counted_on)
              .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc()).limit(limit))
     return [LockCause(*row) for row in query.tuples()]

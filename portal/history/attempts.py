@@ -23,6 +23,9 @@ LOCKED, THROTTLED = "locked", "throttled"
 # (an exception, a killed worker, a lost database): it was counted as a failure.
 ERROR = "error"
 OUTCOMES = (SUCCESS, FAILURE)
+# The budget an attempt counted against: its account's for unknown clients, or the known
+# device's it came from (which device is not recorded: the history holds no device ids).
+UNKNOWN_CLIENTS, KNOWN_DEVICE = "unknown", "device"
 REASONS = (OK, BAD_PASSWORD, UNKNOWN_USER, LOCKED, THROTTLED, ERROR)
 
 ATTEMPT_FIELDS = ["at", "username", "user", "outcome", "reason", "ip", "user_agent",
@@ -30,7 +33,7 @@ ATTEMPT_FIELDS = ["at", "username", "user", "outcome", "reason", "ip", "user_age
 # Every attempt runs these: compiled once (portal.db.CompiledQuery).
 NEW_ATTEMPT = CompiledQuery(lambda: LoginAttempt.insert(
     {getattr(LoginAttempt, name): arg(name)
-     for name in [*ATTEMPT_FIELDS, "username_key", "ip_key", "budget_device"]})
+     for name in [*ATTEMPT_FIELDS, "username_key", "ip_key", "counted_on"]})
     .returning(LoginAttempt.id))
 # `at` as well as `id`: on a partitioned table it names the one partition to look in.
 FINISH_ATTEMPT = CompiledQuery(lambda: LoginAttempt.update(
@@ -54,13 +57,13 @@ def agent_names(user_agent):
 DROPPED = object()  # what Pending.finish() leaves for settled() after a drop()
 
 
-def begin(typed, user, client, request_id, at, budget_device=None):
+def begin(typed, user, client, request_id, at, counted_on=None):
     """Record an attempt whose credential check begins, as an `error`; return its Pending.
 
     Call it in the transaction that counts the attempt as a failure in advance: the
     row and the count stand or fall together, so whatever stops the request later, the
-    history shows every failure the counters hold. `budget_device` names the budget
-    that counts it ('' unknown clients, a known device's id; None: no budget counts it).
+    history shows every failure the counters hold. `counted_on` names the kind of
+    budget that counts it (UNKNOWN_CLIENTS or KNOWN_DEVICE; None: no budget counts it).
     """
     row = {"at": at, "username": bounded(typed, TYPED_USERNAME_MAX),
            "user": user.id if user else None, "outcome": FAILURE, "reason": ERROR,
@@ -68,7 +71,7 @@ def begin(typed, user, client, request_id, at, budget_device=None):
            "user_agent": bounded(client.user_agent, USER_AGENT_MAX),
            "request_id": request_id, **agent_names(client.user_agent)}
     cursor = NEW_ATTEMPT.run(**row, username_key=users.normalize_username(row["username"]),
-                             ip_key=ipaddr.key(client.ip), budget_device=budget_device)
+                             ip_key=ipaddr.key(client.ip), counted_on=counted_on)
     return Pending(row, cursor)
 
 

@@ -1,9 +1,9 @@
 """What needs an admin's attention: users listed at scale, an audit log, a reports queue,
 and the exact failures behind a lock.
 
-- login_attempts.budget_device names the failure budget an attempt counted against
-  ('' for unknown clients, else the known device's id); NULL when it counted against
-  none, or was recorded before this step (which did not note it).
+- login_attempts.counted_on names the failure budget an attempt counted against:
+  'unknown' (its account's for unknown clients) or 'device' (a known device's); NULL
+  when it counted against none, or was recorded before this step (which did not note it).
 - sessions.report_resolved_at/_by/_note: an admin resolved a "This wasn't me" report.
 - Indexes for the users list's sorts and filters, the audit log's filters and the
   reports queue (the open reports have one of their own: the navigation counts them).
@@ -35,8 +35,7 @@ INDEXES = [
 def up(migrator, db):
     """Add the columns, then the indexes."""
     migrator.migrate(
-        migrator.add_column("login_attempts", "budget_device",
-                            CharField(max_length=32, null=True)),
+        migrator.add_column("login_attempts", "counted_on", CharField(max_length=8, null=True)),
         migrator.add_column("sessions", "report_resolved_at", DateTimeField(null=True)),
         migrator.add_column("sessions", "report_resolved_by", CharField(max_length=64, null=True)),
         migrator.add_column("sessions", "report_note", CharField(max_length=500, null=True)),
@@ -47,5 +46,5 @@ def up(migrator, db):
 
 def present(db):
     """Return True when attempts name their budget and reports can be resolved."""
-    return ("budget_device" in {column.name for column in db.get_columns("login_attempts")}
+    return ("counted_on" in {column.name for column in db.get_columns("login_attempts")}
             and "report_resolved_at" in {column.name for column in db.get_columns("sessions")})

@@ -10,7 +10,7 @@ from portal import clock
 from portal.accounts import users
 from portal.accounts.users import AdminLock
 from portal.history import activity
-from portal.models import UNKNOWN_DEVICE
+from portal.history import attempts
 from portal.models import User
 from portal.security import budgets
 from portal.security import policy
@@ -90,12 +90,12 @@ def causes_of(user, state):
     The budget counts its failures since it was last reset (a success from an unknown
     client, an unlock, or LOCKOUT_RESET_AFTER without a failure), and counts none while
     locked: so they are exactly its newest `state.failures` counted failures, each
-    attempt naming the budget it counted against (login_attempts.budget_device).
+    attempt naming the budget it counted against (login_attempts.counted_on).
     """
     if not state.failures:
         return LockCauses(0, [])
     until = (state.since or clock.now()) + COUNTED_AFTER_LOCK
     wanted = min(state.failures, CAUSES_SHOWN)
-    found = activity.counted_failures(user.username, UNKNOWN_DEVICE, until, wanted)
+    found = activity.counted_failures(user.username, attempts.UNKNOWN_CLIENTS, until, wanted)
     reset_after = policy.Policy.from_config(current_app.config).reset_after
     return LockCauses(state.failures, found, wanted - len(found), reset_after)

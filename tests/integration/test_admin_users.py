@@ -204,7 +204,7 @@ def test_failures_from_before_the_budget_was_noted_are_counted_but_not_guessed(a
         admin.login("alice", "wrong password for this one")
     with app.app_context():  # the two oldest as an earlier release recorded them
         oldest = [a.id for a in LoginAttempt.select().order_by(LoginAttempt.id).limit(2)]
-        LoginAttempt.update(budget_device=None).where(LoginAttempt.id.in_(oldest)).execute()
+        LoginAttempt.update(counted_on=None).where(LoginAttempt.id.in_(oldest)).execute()
     admin.login("root")
     page = client.get("/admin/users/alice").get_data(as_text=True)
     assert len(lock_causes(page)) == 3
