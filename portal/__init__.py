@@ -20,6 +20,7 @@ from portal.views import admin
 from portal.views import audit_trail
 from portal.views import auth
 from portal.views import health
+from portal.views import lockout_policy
 from portal.views import login_history
 from portal.views import report_queue
 from portal.views import throttled_ips
@@ -27,6 +28,7 @@ from portal.web import bodies
 from portal.web import client
 from portal.web import headers
 from portal.web import logs
+from portal.web import proxy_check
 from portal.web import templating
 from portal.web.errors import register_errorhandlers
 
@@ -44,6 +46,7 @@ def create_app(overrides=None):
     client.init_app(app)
     db.init_app(app)
     maintenance.init_app(app)
+    proxy_check.init_app(app)
     passwords.init_app(app)
     csrf.init_app(app)
     current_user.init_app(app)
@@ -75,5 +78,5 @@ def load_config(app, overrides):
 def register_blueprints(app):
     """Mount the pages."""
     for blueprint in (auth.bp, account.bp, admin.bp, login_history.bp, throttled_ips.bp,
-                      audit_trail.bp, report_queue.bp, health.bp):
+                      lockout_policy.bp, audit_trail.bp, report_queue.bp, health.bp):
         app.register_blueprint(blueprint)

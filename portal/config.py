@@ -67,6 +67,12 @@ SETTINGS = {
     "IP_MAX_FAILURES": Setting(50, int, 1, 1_000_000),
     "IP_WINDOW": Setting(900, int, 1, 30 * DAY),
     "IP_ALLOWLIST": Setting("", str),  # comma-separated CIDR blocks the IP throttle spares
+    # The history's attack alarm (history.alarms): a share of the last hour's failures, in
+    # percent; a multiple of the usual failures for that hour of the week; and the
+    # failures an hour needs before either rule applies.
+    "ALARM_SHARE": Setting(50, int, 1, 100),
+    "ALARM_RATE_FACTOR": Setting(5, int, 2, 1000),
+    "ALARM_MIN_FAILURES": Setting(20, int, 1, 1_000_000),
     # OWASP's argon2id parameters: 19 MiB, 2 passes, 1 lane.
     "PASSWORD_MEMORY_COST": Setting(19456, int, 8, 4 * 1024 * 1024),
     "PASSWORD_TIME_COST": Setting(2, int, 1, 100),
@@ -168,24 +174,48 @@ def parse(name, raw, setting):
 
 def validate(config):
     """Check every declared setting in a Flask config; raise ConfigError on the first bad one."""
-    for name, setting in SETTINGS.items():
-        value = config.get(name)
+    validate_settings(config, SETTINGS)
+    validate_lockout(config)
+    if config["ATTEMPT_PARTITIONS"] and not config["DATABASE_URL"].startswith("postgres"):
+        raise ConfigError(f"{ENV_PREFIX}ATTEMPT_PARTITIONS needs PostgreSQL.")
+    if config["TOKEN_TTL"] > config["SESSION_MAX_AGE"]:
+        raise ConfigError(f"{ENV_PREFIX}TOKEN_TTL must not exceed {ENV_PREFIX}SESSION_MAX_AGE.")
+
+
+def validate_settings(config, names):
+    """Check the type and range of each of these settings; raise ConfigError on a bad one."""
+    for name in names:
+        setting, value = SETTINGS[name], config.get(name)
         if value is None and setting.default is None:
             continue
         check_type(name, value, setting)
         check_range(name, value, setting)
+
+
+def validate_lockout(config):
+    """Check what the lockout settings must be together; raise ConfigError if they are not."""
+    for check in LOCKOUT_CHECKS.values():
+        check(config)
+
+
+def check_waits(config):
+    """Raise ConfigError when the longest lock is shorter than the first."""
     if config["LOCKOUT_MAX_WAIT"] < config["LOCKOUT_WAIT"]:
         raise ConfigError(
             f"{ENV_PREFIX}LOCKOUT_MAX_WAIT must not be below {ENV_PREFIX}LOCKOUT_WAIT.")
-    if config["ATTEMPT_PARTITIONS"] and not config["DATABASE_URL"].startswith("postgres"):
-        raise ConfigError(f"{ENV_PREFIX}ATTEMPT_PARTITIONS needs PostgreSQL.")
+
+
+def check_allowlist(config):
+    """Raise ConfigError when IP_ALLOWLIST is not a list of networks that spare someone."""
     try:
         ip_networks(config["IP_ALLOWLIST"])
     except ValueError as error:
         raise ConfigError(f"{ENV_PREFIX}IP_ALLOWLIST must be comma-separated addresses or "
                           f"CIDR blocks (203.0.113.0/24, 2001:db8::/48): {error}.") from None
-    if config["TOKEN_TTL"] > config["SESSION_MAX_AGE"]:
-        raise ConfigError(f"{ENV_PREFIX}TOKEN_TTL must not exceed {ENV_PREFIX}SESSION_MAX_AGE.")
+
+
+# Each check of the lockout settings together, by the setting it blames.
+LOCKOUT_CHECKS = {"LOCKOUT_MAX_WAIT": check_waits, "IP_ALLOWLIST": check_allowlist}
 
 
 @functools.lru_cache(maxsize=8)

@@ -103,6 +103,9 @@ class LoginAttempt(BaseModel):
     device_family = CharField(max_length=AGENT_NAME_MAX, null=True)
     request_id = CharField(max_length=32)
     session = CharField(max_length=32, null=True)  # the session a success started
+    # A hash of the known-device id the attempt came with (a success: its session's),
+    # for the policy replay; never the id itself, which a device cookie carries.
+    device = CharField(max_length=32, null=True)
     # The failure budget it counted against: "unknown" (clients) or "device" (a known
     # one's); NULL when it counted against none (or was recorded before 0016 noted it).
     counted_on = CharField(max_length=8, null=True)
@@ -206,6 +209,21 @@ class HealthCheck(BaseModel):
         table_name = "health_checks"
 
 
+class ProxyObservation(BaseModel):
+    """Requests that one worker saw in about a minute whose forwarding header disagreed with
+    its PORTAL_TRUSTED_PROXIES (web.proxy_check): rows of the last hour make the warning."""
+
+    seen_at = DateTimeField(index=True)
+    trusted = IntegerField()  # the PORTAL_TRUSTED_PROXIES of the worker that saw them
+    header = CharField(max_length=16)  # X-Forwarded-For or Forwarded
+    requests = IntegerField()
+    fewest = IntegerField()  # the fewest addresses one of them carried in that header
+    peer = CharField(max_length=IP_MAX)  # the socket address the latest came from
+
+    class Meta:
+        table_name = "proxy_observations"
+
+
 # The users list's sorts: each key in both directions, ties by name (0016 names them).
 User.add_index(User.index(User.last_failure_at, User.username, name="user_last_failure"))
 User.add_index(User.index(User.last_failure_at.desc(), User.username,
@@ -223,7 +241,7 @@ Session.add_index(Session.index(
     where=Session.reported_at.is_null(False) & Session.report_resolved_at.is_null()))
 
 TABLES = [User, Session, LoginAttempt, FailureBudget, IpThrottle, AuditEvent, DailySummary,
-          HealthCheck]
+          HealthCheck, ProxyObservation]
 
 
 def bounded(text, limit):

@@ -1,5 +1,6 @@
 """Login attempts: their outcomes and reasons, and recording one (table row and JSON line)."""
 
+import hashlib
 import json
 import logging
 
@@ -29,7 +30,7 @@ UNKNOWN_CLIENTS, KNOWN_DEVICE = "unknown", "device"
 REASONS = (OK, BAD_PASSWORD, UNKNOWN_USER, LOCKED, THROTTLED, ERROR)
 
 ATTEMPT_FIELDS = ["at", "username", "user", "outcome", "reason", "ip", "user_agent",
-                  "browser", "os", "device_family", "request_id"]
+                  "browser", "os", "device_family", "request_id", "device"]
 # Every attempt runs these: compiled once (portal.db.CompiledQuery).
 NEW_ATTEMPT = CompiledQuery(lambda: LoginAttempt.insert(
     {getattr(LoginAttempt, name): arg(name)
@@ -37,7 +38,7 @@ NEW_ATTEMPT = CompiledQuery(lambda: LoginAttempt.insert(
     .returning(LoginAttempt.id))
 # `at` as well as `id`: on a partitioned table it names the one partition to look in.
 FINISH_ATTEMPT = CompiledQuery(lambda: LoginAttempt.update(
-    outcome=arg("outcome"), reason=arg("reason"), session=arg("session"))
+    outcome=arg("outcome"), reason=arg("reason"), session=arg("session"), device=arg("device"))
     .where(LoginAttempt.id == arg("id"), LoginAttempt.at == arg("at")))
 DROP_ATTEMPT = CompiledQuery(lambda: LoginAttempt.delete().where(
     LoginAttempt.id == arg("id"), LoginAttempt.at == arg("at")))
@@ -57,19 +58,28 @@ def agent_names(user_agent):
 DROPPED = object()  # what Pending.finish() leaves for settled() after a drop()
 
 
-def begin(typed, user, client, request_id, at, counted_on=None):
+def device_digest(device_id):
+    """Return what an attempt records of a known-device id: a hash of it (None for none)."""
+    if not device_id:
+        return None
+    return hashlib.blake2b(device_id.encode(), digest_size=16, person=b"portal-device").hexdigest()
+
+
+def begin(typed, user, client, request_id, at, device_id=None, counted_on=None):
     """Record an attempt whose credential check begins, as an `error`; return its Pending.
 
     Call it in the transaction that counts the attempt as a failure in advance: the
     row and the count stand or fall together, so whatever stops the request later, the
-    history shows every failure the counters hold. `counted_on` names the kind of
-    budget that counts it (UNKNOWN_CLIENTS or KNOWN_DEVICE; None: no budget counts it).
+    history shows every failure the counters hold. `device_id` is the known-device id
+    the browser came with, if any; `counted_on` names the kind of budget that counts
+    it (UNKNOWN_CLIENTS or KNOWN_DEVICE; None: no budget counts it).
     """
     row = {"at": at, "username": bounded(typed, TYPED_USERNAME_MAX),
            "user": user.id if user else None, "outcome": FAILURE, "reason": ERROR,
            "ip": bounded(client.ip, IP_MAX),
            "user_agent": bounded(client.user_agent, USER_AGENT_MAX),
-           "request_id": request_id, **agent_names(client.user_agent)}
+           "request_id": request_id, "device": device_digest(device_id),
+           **agent_names(client.user_agent)}
     cursor = NEW_ATTEMPT.run(**row, username_key=users.normalize_username(row["username"]),
                              ip_key=ipaddr.key(client.ip), counted_on=counted_on)
     return Pending(row, cursor)
@@ -93,14 +103,15 @@ class Pending:
             self._id = self._cursor.fetchall()[0][0]  # all: SQLite ends the statement then
         return self._id
 
-    def finish(self, reason, session_id=None):
-        """Write the attempt's reason (and the session a success started).
+    def finish(self, reason, session_id=None, device_id=None):
+        """Write the attempt's reason (and the session a success started, and its device).
 
         The log line tells it only once settled() says the transaction committed.
         """
         outcome = SUCCESS if reason == OK else FAILURE
+        device = device_digest(device_id) or self.row["device"]
         FINISH_ATTEMPT.run(id=self.id, at=self.row["at"], outcome=outcome, reason=reason,
-                           session=session_id)
+                           session=session_id, device=device)
         self._finished = {"outcome": outcome, "reason": reason}
 
     def drop(self):

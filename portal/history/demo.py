@@ -56,7 +56,7 @@ STUFFED_KNOWN = ["bad_password"] * 3 + ["locked"]
 TARGETED = ["bad_password"] * 2 + ["locked"] * 3
 ANY_AGENT = BROWSERS + TOOLS
 COLUMNS = ["at", "username", "username_key", "user_id", "outcome", "reason", "ip", "ip_key",
-           "user_agent", "browser", "os", "device_family", "request_id"]
+           "user_agent", "browser", "os", "device_family", "request_id", "device"]
 
 
 def seed(user_count, attempt_count, seed_value=1):
@@ -145,6 +145,9 @@ class Person:
         self.ips = [f"198.51.{rng.randrange(0, 100)}.{rng.randrange(1, 255)}"
                     for _ in range(rng.randrange(1, 4))]
         self.agents = rng.sample(BROWSERS, rng.randrange(1, 3))
+        # One known device per browser (the hash an attempt records of its device id).
+        self.devices = {agent: attempts.device_digest(f"{rng.getrandbits(128):032x}")
+                        for agent in self.agents}
 
 
 def random_times(count, rng):
@@ -169,11 +172,12 @@ def attempt_row(at, people, rng):
         row = stuffing_attempt(people, rng)
     else:
         row = targeted_attempt(people, rng)
-    name, user_id, reason, ip, agent = row
+    name, user_id, reason, ip, agent, device = row
     outcome = "success" if reason == "ok" else "failure"
     named = attempts.agent_names(agent)
     return (at, name, users.normalize_username(name), user_id, outcome, reason, ip,
-            ipaddr.key(ip), agent, *(named[column] for column in attempts.AGENT_COLUMNS), "demo")
+            ipaddr.key(ip), agent, *(named[column] for column in attempts.AGENT_COLUMNS), "demo",
+            device)
 
 
 def person_attempt(people, rng):
@@ -181,7 +185,8 @@ def person_attempt(people, rng):
     person = rng.choice(people)
     reason = "ok" if rng.random() < 0.9 else "bad_password"
     typed = person.name if rng.random() < 0.97 else person.name.capitalize()
-    return typed, person.user_id, reason, rng.choice(person.ips), rng.choice(person.agents)
+    agent = rng.choice(person.agents)
+    return typed, person.user_id, reason, rng.choice(person.ips), agent, person.devices[agent]
 
 
 def stuffing_attempt(people, rng):
@@ -190,16 +195,16 @@ def stuffing_attempt(people, rng):
     agent = rng.choice(TOOLS)
     if rng.random() < 0.75:
         name = f"{rng.choice(FIRST)}{rng.randrange(1, 99999)}@example.com"
-        return name, None, rng.choice(STUFFED_UNKNOWN), ip, agent
+        return name, None, rng.choice(STUFFED_UNKNOWN), ip, agent, None
     person = rng.choice(people)
-    return person.name, person.user_id, rng.choice(STUFFED_KNOWN), ip, agent
+    return person.name, person.user_id, rng.choice(STUFFED_KNOWN), ip, agent, None
 
 
 def targeted_attempt(people, rng):
     """Guesses at one of three attacked accounts, from addresses all over the place."""
     person = people[rng.randrange(min(3, len(people)))]
     ip = f"{rng.randrange(11, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 9)}"
-    return person.name, person.user_id, rng.choice(TARGETED), ip, rng.choice(ANY_AGENT)
+    return person.name, person.user_id, rng.choice(TARGETED), ip, rng.choice(ANY_AGENT), None
 
 
 def insert_rows(rows):

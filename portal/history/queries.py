@@ -1,14 +1,13 @@
-"""The login history as admins read it: filters, keyset pages, and every row for an export.
+"""The login history's filters as admins type them, and the conditions that find their rows.
 
-Every filter maps onto one of the attempts table's (column, at, id) indexes, and
-pages continue from an (at, id) cursor, so a page costs the same at row 50 and at
-row 5,000,000, with one query whatever its size.
+Every filter maps onto one of the attempts table's (column, at, id) indexes (history.paging
+reads them a page at a time), so a page costs the same at row 50 and at row 5,000,000, with
+one query whatever its size.
 """
 
 import functools
 import operator
 import re
-from collections import namedtuple
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import fields
@@ -17,10 +16,8 @@ from datetime import date
 from datetime import datetime
 from datetime import timedelta
 
-from peewee import JOIN
 from peewee import SQL
 from peewee import NodeList
-from peewee import Tuple
 from peewee import Value
 
 from portal import clock
@@ -28,19 +25,16 @@ from portal.accounts import users
 from portal.db import database
 from portal.db import is_postgresql
 from portal.history import attempts
+from portal.models import TYPED_USERNAME_MAX
 from portal.models import LoginAttempt
-from portal.models import User
 from portal.web import ipaddr
 
-PAGE_SIZE = 50
-EXPORT_BATCH = 2000
 QUERY_MAX = 200
-MAX_ID = 2**63 - 1
 DENSE_ROWS = 2000
 COUNT_CAP = 20_000
 NOTHING = SQL("1 = 0")  # a condition no row meets, which the planner checks once
-CURSOR = re.compile(r"^(\d{8}T\d{6}\.\d{6})-(\d{1,19})$")
-CURSOR_TIME = "%Y%m%dT%H%M%S.%f"
+# No character sorts after this one, by code point (SQLite's BINARY, PostgreSQL's "C").
+HIGHEST = "\U0010ffff"
 
 
 @dataclass(frozen=True)
@@ -54,6 +48,7 @@ class Filters:
     since: str = ""
     until: str = ""
     q: str = ""
+    exact: str = ""  # "yes": the user filter is the whole name, not its start
 
     @classmethod
     def from_args(cls, args):
@@ -91,9 +86,10 @@ def indexed_ranges(filters):
     attempt can match.
     """
     found = []
+    if filters.exact:
+        choice("exact", filters.exact, ("yes",))
     if filters.user:
-        key = users.normalize_username(filters.user)
-        found.append(("username_key", key, key))
+        found.append(("username_key", *name_range(filters)))
     if filters.ip:
         try:
             found.append(("ip_key", *ipaddr.key_range(filters.ip)))
@@ -115,6 +111,20 @@ def indexed_ranges(filters):
             (filters.outcome == attempts.SUCCESS) != (filters.reason == attempts.OK):
         return None
     return found
+
+
+def name_range(filters):
+    """Return the lowest and highest username key the user filter matches.
+
+    That is every name that starts with what was typed (the filter follows typing), or
+    with `exact` the name alone. A name starts with the key exactly when it lies between
+    the key and the key followed by HIGHEST up to the column's length: one range of the
+    (username_key, at, id) index (migration 0018 gives PostgreSQL the order it needs).
+    """
+    key = users.normalize_username(filters.user)
+    if filters.exact:
+        return key, key
+    return key, key + HIGHEST * (TYPED_USERNAME_MAX - len(key))
 
 
 def steer(ranges):
@@ -169,13 +179,13 @@ def planned_by_postgresql(ranges):
 
     PostgreSQL keeps statistics (autovacuum) and can combine indexes (bitmaps): with
     the rule of steer() it planned more combinations over target than on its own
-    (bench/RESULTS.md). Only a CIDR block is still counted: one that holds nothing
-    matches nothing at once, and a dense one walks the time index rather than collect
-    and sort the whole block.
+    (bench/RESULTS.md). Only a range (a CIDR block, the start of a name) is still
+    counted: one that holds nothing matches nothing at once, and a dense one walks the
+    time index rather than collect and sort the whole range.
     """
     found = []
     for name, low, high in ranges:
-        if name == "ip_key" and low != high:
+        if name != TEXT and low != high:
             held = rows_in_range(name, low, high)
             if held == 0:
                 return [NOTHING]
@@ -349,59 +359,3 @@ def count_text(text):
             DENSE_ROWS).count()
     return database.execute_sql(f"SELECT count(*) FROM ({TEXT_MATCHES} LIMIT {DENSE_ROWS})",
                                 [trigrams(text)]).fetchone()[0]
-
-
-# A history row: plain values with attribute access, the cheapest rows for Jinja to read.
-# (Peewee's .namedtuples() would build this class anew for every query.)
-Row = namedtuple("Row", ["id", "at", "username", "outcome", "reason", "ip", "user_agent",
-                         "browser", "os", "device_family", "account"])
-
-
-def matching(filters, before=None):
-    """Return the query of attempts matching the filters (newest first), with account names."""
-    query = (LoginAttempt
-             .select(LoginAttempt.id, LoginAttempt.at, LoginAttempt.username,
-                     LoginAttempt.outcome, LoginAttempt.reason, LoginAttempt.ip,
-                     LoginAttempt.user_agent, LoginAttempt.browser, LoginAttempt.os,
-                     LoginAttempt.device_family, User.username.alias("account"))
-             .join(User, JOIN.LEFT_OUTER, on=(LoginAttempt.user == User.id)))
-    for condition in conditions(filters):
-        query = query.where(condition)
-    if before:
-        query = query.where(Tuple(LoginAttempt.at, LoginAttempt.id) < Tuple(*parse_cursor(before)))
-    return query.order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
-
-
-def page(filters, before=None, limit=None):
-    """Return (rows, cursor of the next page or None): one query of PAGE_SIZE rows or `limit`."""
-    limit = limit or PAGE_SIZE
-    rows = [Row._make(row) for row in matching(filters, before).limit(limit + 1).tuples()]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (make_cursor(rows[-1]) if more else None)
-
-
-def all_rows(filters):
-    """Yield every matching row, newest first, in keyset batches (constant memory)."""
-    before = None
-    while True:
-        rows, before = page(filters, before, EXPORT_BATCH)
-        yield from rows
-        if before is None:
-            return
-
-
-def make_cursor(row):
-    """Return the opaque cursor that continues a page after this row."""
-    return f"{row.at.strftime(CURSOR_TIME)}-{row.id}"
-
-
-def parse_cursor(cursor):
-    """Return (time, id) from a cursor, or raise BadFilter."""
-    match = CURSOR.match(cursor)
-    if not match or int(match[2]) > MAX_ID:
-        raise BadFilter("before")
-    try:
-        return datetime.strptime(match[1], CURSOR_TIME), int(match[2])
-    except ValueError:  # a well-formed but impossible date, e.g. month 13
-        raise BadFilter("before") from None

@@ -1,7 +1,7 @@
 """The global audit log: every admin and policy action, filtered, in keyset pages, as CSV.
 
 Filters map onto audit_events' (column, at, id) indexes (0016), and pages continue
-from an (at, id) cursor as the login history's do (history.queries' cursor format).
+from an (at, id) cursor as the login history's do (history.paging's cursor format).
 """
 
 import ipaddress
@@ -15,6 +15,7 @@ from peewee import Tuple
 
 from portal.accounts import users
 from portal.history import export
+from portal.history import paging
 from portal.history import queries
 from portal.history.queries import BadFilter
 from portal.models import AuditEvent
@@ -115,7 +116,7 @@ def matching(filters, before=None):
         query = query.where(condition)
     if before:
         query = query.where(Tuple(AuditEvent.at, AuditEvent.id) <
-                            Tuple(*queries.parse_cursor(before)))
+                            Tuple(*paging.parse_cursor(before, "before")))
     return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 
@@ -128,7 +129,7 @@ def as_entry(row):
 def page(filters, before=None, limit=PAGE_SIZE):
     """Return (Entries, cursor of the next page or None); raise BadFilter."""
     rows = [as_entry(row) for row in matching(filters, before).limit(limit + 1).tuples()]
-    return rows[:limit], queries.make_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], paging.make_cursor(rows[limit - 1]) if len(rows) > limit else None
 
 
 def all_entries(filters):

@@ -9,7 +9,6 @@ transaction takes its row locks in the same order (IP window, budgets, user row,
 sessions), so none can deadlock.
 """
 
-import dataclasses
 
 from peewee import EXCLUDED
 
@@ -20,7 +19,7 @@ from portal.models import FailureBudget
 from portal.models import IpThrottle
 from portal.security import policy
 
-BUDGET_FIELDS = [field.name for field in dataclasses.fields(policy.Budget)]
+BUDGET_FIELDS = list(policy.Budget._fields)
 # The columns of a policy.Budget, in order: the sign-in's own statement selects them too.
 BUDGET_COLUMNS = [getattr(FailureBudget, name) for name in BUDGET_FIELDS]
 
@@ -75,12 +74,12 @@ def hold_row(account, device):
 
 def save(account, device, budget):
     """Store a budget decided by the policy."""
-    SAVE_BUDGET.run(account=account, device=device, **dataclasses.asdict(budget))
+    SAVE_BUDGET.run(account=account, device=device, **budget._asdict())
 
 
 def reset_account(account):
     """Forget every failure and policy lock of an account, on all devices (admin unlock)."""
-    FailureBudget.update(**dataclasses.asdict(policy.Budget())).where(
+    FailureBudget.update(**policy.Budget()._asdict()).where(
         FailureBudget.account == account).execute()
 
 

@@ -19,10 +19,10 @@ portal.security.budgets stores these values under row locks; this module only de
 
 import ipaddress
 from dataclasses import dataclass
-from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 from portal.config import ip_networks
 
@@ -61,8 +61,9 @@ class Policy:
                    ip_allowlist=ip_networks(config["IP_ALLOWLIST"]))
 
 
-@dataclass(frozen=True)
-class Budget:
+# Budget and IpWindow are named tuples, not dataclasses: a policy replay makes millions
+# of them, and a tuple is made several times faster.
+class Budget(NamedTuple):
     """The failure budget of an account (or of an account on one known device)."""
 
     failures: int = 0
@@ -73,8 +74,7 @@ class Budget:
     permanent: bool = False
 
 
-@dataclass(frozen=True)
-class IpWindow:
+class IpWindow(NamedTuple):
     """Failures from one client IP since the start of its current window."""
 
     started_at: datetime | None = None
@@ -89,8 +89,8 @@ def forget_old(budget, now, policy):
     LOCKOUT_MAX_WAIT from when it began.
     """
     if budget.permanent and not policy.permanent:
-        budget = replace(budget, permanent=False,
-                         locked_until=(budget.locked_at or now) + policy.max_wait)
+        budget = budget._replace(permanent=False,
+                                 locked_until=(budget.locked_at or now) + policy.max_wait)
     if budget.permanent or budget.last_failure_at is None:
         return budget
     if now - budget.last_failure_at >= policy.reset_after and not is_locked(budget, now):
@@ -117,15 +117,14 @@ def after_failure(budget, now, policy):
     """Return the budget after one more failure (the caller has checked it is not locked)."""
     budget = forget_old(budget, now, policy)
     failures = budget.failures + 1
-    counted = replace(budget, failures=failures, last_failure_at=now)
     if failures % policy.max_failures:
-        return counted
+        return Budget(failures, now, budget.lockouts, budget.locked_at, budget.locked_until,
+                      budget.permanent)
     lockouts = budget.lockouts + 1
     if policy.permanent and lockouts > policy.max_temporary:
-        return replace(counted, lockouts=lockouts, locked_at=now, locked_until=None,
-                       permanent=True)
-    return replace(counted, lockouts=lockouts, locked_at=now,
-                   locked_until=now + lock_wait(lockouts, policy))
+        return Budget(failures, now, lockouts, locked_at=now, locked_until=None, permanent=True)
+    return Budget(failures, now, lockouts, locked_at=now,
+                  locked_until=now + lock_wait(lockouts, policy))
 
 
 def needs_review(before, after, policy):

@@ -164,7 +164,7 @@ def begin(attempt, user, now, counted_on=None):
     lock" are exactly those the lock counted.
     """
     return attempts.begin(attempt.typed, user, attempt.client, attempt.request_id, now,
-                          counted_on)
+                          attempt.device_id, counted_on)
 
 
 # Every sign-in runs these; they are compiled once (portal.db.CompiledQuery).
@@ -219,20 +219,23 @@ def settle(attempt, reason, reservation):
         else:
             session = None
             fail(attempt, reservation)
-        reservation.pending.finish(reason, session.id if session else None)
+            reservation.pending.finish(reason)
     reservation.pending.settled()
     return session
 
 
 def succeed(attempt, reservation):
-    """Take the advance failure back, forget the budget, remember the device, start a session."""
+    """Take the advance failure back, forget the budget, remember the device, start a session
+    (and record the attempt as a success from that device)."""
     user, now = reservation.user, clock.now()
     take_back(reservation, attempt.client.ip)
     budgets.save(attempt.account, reservation.device, policy.after_success())
     device_id = attempt.device_id or known_devices.ensure_id()
     known_devices.remember(attempt.account, device_id)
     NOTE_SUCCESS.run(id=user.id, at=now)
-    return store.start(user, attempt.client.ip, attempt.client.user_agent, device_id)
+    session = store.start(user, attempt.client.ip, attempt.client.user_agent, device_id)
+    reservation.pending.finish(attempts.OK, session.id, device_id)
+    return session
 
 
 def fail(attempt, reservation):

@@ -27,6 +27,7 @@ from portal.views.forms import LockForm
 from portal.views.forms import RoleForm
 from portal.web import client
 from portal.web import notices
+from portal.web import proxy_check
 from portal.web.htmx import is_htmx
 from portal.web.htmx import push_url
 from portal.web.htmx import render_page_or_partial
@@ -43,11 +44,23 @@ def count_for_navigation():
     Counted before the view rather than while rendering, so an error page (the database
     gone, say) never runs a query.
     """
-    user = g.get("user")
-    page = request.method == "GET" and request.endpoint != "static" and not is_htmx()
-    if page and user is not None and user.is_admin:
+    if is_admin_page():
         g.review_count = lock_states.flagged_count()
         g.report_count = reports.open_count()
+
+
+@bp.before_app_request
+def check_proxies():
+    """Give an admin's full pages what the proxy check found (shared once a minute)."""
+    if is_admin_page():
+        g.proxy_findings = proxy_check.findings()
+
+
+def is_admin_page():
+    """Return True for a full page (not htmx, not a file) that an admin asked for."""
+    user = g.get("user")
+    page = request.method == "GET" and request.endpoint != "static" and not is_htmx()
+    return page and user is not None and user.is_admin
 
 
 def answers_refusals(view):
@@ -189,7 +202,7 @@ def render_user_row(user, form, problem=None):
                                         problem=problem))
 
 
-# htmx swaps a 400 (base.html's responseHandling), so the row can say what went wrong.
+# htmx swaps a 400 (base.html's noSwap leaves it out), so the row can say what went wrong.
 def unconfirmed(user, action, form):
     """Refuse a destructive action sent without its confirmation: ask for it (400)."""
     if is_htmx():

@@ -1,4 +1,4 @@
-"""The only module that reads htmx request headers."""
+"""The only module that reads htmx request headers (and the one our own script adds)."""
 
 from flask import redirect as http_redirect
 from flask import render_template
@@ -13,6 +13,16 @@ def is_htmx():
 def is_history_restore():
     """Return True when htmx re-fetches a page for the back button (it needs the full page)."""
     return request.headers.get("HX-History-Restore-Request") == "true"
+
+
+def is_typing():
+    """Return True when the history's script says the admin is still typing in a filter.
+
+    Its own header (static/js/history.js), sent with a request that typing started rather
+    than a change that settled (leaving the field, Enter, a choice): a value that is not
+    valid yet then gets a hint instead of the explanation that replaces the table.
+    """
+    return is_htmx() and request.headers.get("Portal-Typing") == "true"
 
 
 def render_page_or_partial(page, partial, **context):

@@ -42,3 +42,23 @@ def is_address(text):
     except ValueError:
         return False
     return "%" not in text
+
+
+# An IPv4 address's key starts with the IPv4-mapped prefix; its /24 is the key's first 15
+# bytes, an IPv6 address's /48 its first 6.
+MAPPED_PREFIX = "0" * 20 + "ffff"
+IPV4_NETWORK_DIGITS, IPV6_NETWORK_DIGITS = 30, 12
+
+
+def address_of(key):
+    """Return the address a key was made from, as text (IPv4 in dotted form)."""
+    address = ipaddress.IPv6Address(bytes.fromhex(key))
+    return str(address.ipv4_mapped or address)
+
+
+def network_of(prefix):
+    """Return the CIDR block (IPv4 /24, IPv6 /48) whose keys start with the prefix."""
+    address = ipaddress.IPv6Address(bytes.fromhex(prefix.ljust(KEY_LENGTH, "0")))
+    if address.ipv4_mapped:
+        return f"{address.ipv4_mapped}/24"
+    return f"{address}/48"

@@ -33,6 +33,7 @@ def test_lock_from_users_list_signs_the_user_out_on_next_click(page: Page, alice
     expect(row.locator(".state")).to_have_text("active")
     row.get_by_role("button", name="Lock").click()
     expect(row.locator(".state")).to_have_text("locked by admin")
+    expect(page.locator("tr", has_text="alice")).to_have_count(1)  # the row replaced itself
     assert asked == ["Lock alice? Every session of the account ends at once."] * 2
     expect(page.locator("#notices")).to_contain_text("Locked alice")
     expect(row.get_by_role("button", name="Unlock")).to_be_visible()

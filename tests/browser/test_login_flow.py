@@ -42,7 +42,7 @@ def test_wrong_password_shows_the_generic_message(page: Page):
 def test_admin_filter_updates_rows_with_htmx_and_the_url(page: Page, csp_violations):
     sign_in(page, "admin")
     page.goto("/admin/history")
-    assert page.evaluate("htmx.version") == "2.0.11"
+    assert page.evaluate("htmx.version") == "4.0.1"
     page.evaluate("window.__same_page = true")
     page.get_by_label("User", exact=True).fill("alice")
     expect(page).to_have_url(re.compile(r"/admin/history\?user=alice"))

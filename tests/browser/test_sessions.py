@@ -18,9 +18,13 @@ def test_sign_the_other_browser_out_from_the_sessions_page(page: Page, alice_els
     active = page.locator("section", has_text="Signed in on").locator("tbody tr")
     before = active.count()
     assert before >= 2
-    active.filter(has_not_text="this device").first.get_by_role(
-        "button", name="Sign out", exact=True).click()
+    with page.expect_request(re.compile(r"/revoke$")) as sent:
+        active.filter(has_not_text="this device").first.get_by_role(
+            "button", name="Sign out", exact=True).click()
+    # htmx 4 inherits only what says so: <body>'s CSRF header and the component's target.
+    assert sent.value.headers.get("x-csrftoken")
     expect(active).to_have_count(before - 1)
+    expect(page.locator("#account-sessions")).to_have_count(1)  # replaced, not nested
     assert page.evaluate("window.__same_page") is True  # htmx swapped the list in place
 
     other.get_by_role("link", name="My sessions").click()

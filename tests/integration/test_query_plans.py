@@ -12,12 +12,14 @@ scan on SQLite. (A sparse CIDR block's rows are collected and sorted: by design.
 import pytest
 
 from portal import db
+from portal.history import paging
 from portal.history import queries
 from tests.conftest import behind_proxy
 
 PAGES = [
     "/account/sessions", "/admin/users", "/admin/users?q=ali", "/admin/users/alice",
-    "/admin/history", "/admin/history?user=alice", "/admin/history?ip=127.0.0.1",
+    "/admin/history", "/admin/history?user=alice", "/admin/history?user=al",
+    "/admin/history?user=alice&exact=yes", "/admin/history?ip=127.0.0.1",
     "/admin/history?ip=10.0.0.0/8", "/admin/history?outcome=failure&since=2026-01-01",
     "/admin/history?reason=bad_password&until=2030-01-01", "/admin/history/chart?user=alice",
 ]
@@ -88,7 +90,7 @@ def test_a_wide_cidr_export_walks_the_time_index_on_postgresql(app, client, runn
                        ).status_code == 302
     explained.reset()
     rows = client.get("/admin/history.csv?ip=203.0.113.0/24").get_data(as_text=True)
-    assert rows.count("\n") > queries.EXPORT_BATCH  # more than one batch
+    assert rows.count("\n") > paging.EXPORT_BATCH  # more than one batch
     batches = [plan for plan in explained.notices if 'ORDER BY "t1"."at" DESC' in plan]
     # The first batch walks the time index, newest first; later ones, deep in a table of
     # this test's size, may rightly read what is left of it.
@@ -102,7 +104,7 @@ def walked_index(app, query_string):
     with app.app_context():
         filters = queries.Filters.from_args(MultiDict(
             pair.split("=", 1) for pair in query_string.split("&")))
-        sql, params = queries.matching(filters).limit(queries.PAGE_SIZE + 1).sql()
+        sql, params = paging.matching(filters).limit(paging.PAGE_SIZE + 1).sql()
         prefix = "EXPLAIN " if db.is_postgresql() else "EXPLAIN QUERY PLAN "
         return "\n".join(str(row[-1]) for row in db.database.execute_sql(prefix + sql, params))
 
