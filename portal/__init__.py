@@ -17,10 +17,12 @@ from portal.sessions import cookies
 from portal.sessions import current_user
 from portal.views import account
 from portal.views import admin
+from portal.views import audit_trail
 from portal.views import auth
 from portal.views import health
 from portal.views import lockout_policy
 from portal.views import login_history
+from portal.views import report_queue
 from portal.views import throttled_ips
 from portal.web import bodies
 from portal.web import client
@@ -76,5 +78,5 @@ def load_config(app, overrides):
 def register_blueprints(app):
     """Mount the pages."""
     for blueprint in (auth.bp, account.bp, admin.bp, login_history.bp, throttled_ips.bp,
-                      lockout_policy.bp, health.bp):
+                      lockout_policy.bp, audit_trail.bp, report_queue.bp, health.bp):
         app.register_blueprint(blueprint)

@@ -53,6 +53,8 @@ class User(BaseModel):
 
     class Meta:
         table_name = "users"
+        # The users list's filter of admins, of admin locks (the policy's are budgets).
+        indexes = ((("is_admin", "username"), False), (("locked_at",), False))
 
 
 class Session(BaseModel):
@@ -70,6 +72,10 @@ class Session(BaseModel):
     ip = CharField(max_length=IP_MAX)
     user_agent = CharField(max_length=USER_AGENT_MAX)
     device = CharField(max_length=32, null=True)  # the known-device id it signed in from
+    # An admin resolved the report (reported_at), with a note.
+    report_resolved_at = DateTimeField(null=True)
+    report_resolved_by = CharField(max_length=USERNAME_MAX, null=True)
+    report_note = CharField(max_length=LOCK_REASON_MAX, null=True)
 
     class Meta:
         table_name = "sessions"
@@ -100,6 +106,9 @@ class LoginAttempt(BaseModel):
     # A hash of the known-device id the attempt came with (a success: its session's),
     # for the policy replay; never the id itself, which a device cookie carries.
     device = CharField(max_length=32, null=True)
+    # The failure budget it counted against: "unknown" (clients) or "device" (a known
+    # one's); NULL when it counted against none (or was recorded before 0016 noted it).
+    counted_on = CharField(max_length=8, null=True)
 
     class Meta:
         table_name = "login_attempts"
@@ -133,6 +142,9 @@ class FailureBudget(BaseModel):
     class Meta:
         table_name = "failure_budgets"
         primary_key = CompositeKey("account", "device")
+        # The users list's "locked". Not led by device: a planner could take that for a
+        # lookup by (account, device), which the primary key serves.
+        indexes = ((("locked_at",), False),)
 
 
 class IpThrottle(BaseModel):
@@ -164,7 +176,10 @@ class AuditEvent(BaseModel):
 
     class Meta:
         table_name = "audit_events"
-        indexes = ((("target", "at"), False),)
+        # The audit log walks one of these newest first, (at, id) being the page cursor.
+        indexes = ((("target", "at"), False), (("at", "id"), False),
+                   (("actor", "at", "id"), False), (("action", "at", "id"), False),
+                   (("target_name", "at"), False), (("target_ip", "at"), False))
 
 
 class DailySummary(BaseModel):
@@ -250,6 +265,22 @@ class ProxyObservation(BaseModel):
     class Meta:
         table_name = "proxy_observations"
 
+
+# The users list's sorts: each key in both directions, ties by name (0016 names them).
+User.add_index(User.index(User.last_failure_at, User.username, name="user_last_failure"))
+User.add_index(User.index(User.last_failure_at.desc(), User.username,
+                          name="user_last_failure_desc"))
+User.add_index(User.index(User.last_success_at, User.username, name="user_last_success"))
+User.add_index(User.index(User.last_success_at.desc(), User.username,
+                          name="user_last_success_desc"))
+FailureBudget.add_index(FailureBudget.index(
+    FailureBudget.failures.desc(), FailureBudget.account, name="failurebudget_failures"))
+# The reports queue reads reported sessions only; the navigation counts the open ones.
+Session.add_index(Session.index(Session.reported_at, where=Session.reported_at.is_null(False),
+                                name="session_reported"))
+Session.add_index(Session.index(
+    Session.reported_at, name="session_open_report",
+    where=Session.reported_at.is_null(False) & Session.report_resolved_at.is_null()))
 
 TABLES = [User, Session, LoginAttempt, FailureBudget, IpThrottle, AuditEvent, DailySummary,
           AttemptCount, AttemptTotal, HealthCheck, ProxyObservation]

@@ -162,11 +162,18 @@ def failures_since_previous_success(user_id, session_id, signed_in_at, recent):
     return failures.limit(NOTICE_CAP).count()
 
 
-def failures_before(user_id, at, limit):
-    """Return LockCauses: the failures against an account up to `at`, newest first."""
+def counted_failures(account, counted_on, until, limit):
+    """Return LockCauses: the latest failures that counted against one budget of an account
+    name (counted_on: attempts.UNKNOWN_CLIENTS or KNOWN_DEVICE), up to `until`,
+    newest first.
+
+    By name, as budgets are kept: failures typed before the account existed count too.
+    Attempts recorded before 0016 name no budget and are never among them.
+    """
     query = (LoginAttempt.select(LoginAttempt.at, LoginAttempt.username, LoginAttempt.reason,
                                  LoginAttempt.ip, LoginAttempt.user_agent)
-             .where(LoginAttempt.user == user_id, LoginAttempt.at <= at,
-                    LoginAttempt.outcome == FAILURE)
+             .where(LoginAttempt.username_key == account, LoginAttempt.at <= until,
+                    LoginAttempt.outcome == FAILURE,
+                    LoginAttempt.counted_on == counted_on)
              .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc()).limit(limit))
     return [LockCause(*row) for row in query.tuples()]

@@ -25,6 +25,9 @@ LOCKED, THROTTLED = "locked", "throttled"
 # (an exception, a killed worker, a lost database): it was counted as a failure.
 ERROR = "error"
 OUTCOMES = (SUCCESS, FAILURE)
+# The budget an attempt counted against: its account's for unknown clients, or the known
+# device's it came from (which device is not recorded: the history holds no device ids).
+UNKNOWN_CLIENTS, KNOWN_DEVICE = "unknown", "device"
 REASONS = (OK, BAD_PASSWORD, UNKNOWN_USER, LOCKED, THROTTLED, ERROR)
 
 ATTEMPT_FIELDS = ["at", "username", "user", "outcome", "reason", "ip", "user_agent",
@@ -32,7 +35,8 @@ ATTEMPT_FIELDS = ["at", "username", "user", "outcome", "reason", "ip", "user_age
 # Every attempt runs these: compiled once (portal.db.CompiledQuery).
 NEW_ATTEMPT = CompiledQuery(lambda: LoginAttempt.insert(
     {getattr(LoginAttempt, name): arg(name)
-     for name in [*ATTEMPT_FIELDS, "username_key", "ip_key"]}).returning(LoginAttempt.id))
+     for name in [*ATTEMPT_FIELDS, "username_key", "ip_key", "counted_on"]})
+    .returning(LoginAttempt.id))
 # `at` as well as `id`: on a partitioned table it names the one partition to look in.
 FINISH_ATTEMPT = CompiledQuery(lambda: LoginAttempt.update(
     outcome=arg("outcome"), reason=arg("reason"), session=arg("session"), device=arg("device"))
@@ -62,13 +66,14 @@ def device_digest(device_id):
     return hashlib.blake2b(device_id.encode(), digest_size=16, person=b"portal-device").hexdigest()
 
 
-def begin(typed, user, client, request_id, at, device_id=None):
+def begin(typed, user, client, request_id, at, device_id=None, counted_on=None):
     """Record an attempt whose credential check begins, as an `error`; return its Pending.
 
     Call it in the transaction that counts the attempt as a failure in advance: the
     row and the count stand or fall together, so whatever stops the request later, the
     history shows every failure the counters hold. `device_id` is the known-device id
-    the browser came with, if any.
+    the browser came with, if any; `counted_on` names the kind of budget that counts
+    it (UNKNOWN_CLIENTS or KNOWN_DEVICE; None: no budget counts it).
     """
     row = {"at": at, "username": bounded(typed, TYPED_USERNAME_MAX),
            "user": user.id if user else None, "outcome": FAILURE, "reason": ERROR,
@@ -78,7 +83,7 @@ def begin(typed, user, client, request_id, at, device_id=None):
            **agent_names(client.user_agent)}
     keys = {"username_key": users.normalize_username(row["username"]),
             "ip_key": ipaddr.key(client.ip)}
-    cursor = NEW_ATTEMPT.run(**row, **keys)
+    cursor = NEW_ATTEMPT.run(**row, **keys, counted_on=counted_on)
     return Pending({**row, **keys}, cursor)
 
 

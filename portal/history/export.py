@@ -23,13 +23,17 @@ def neutralise(value):
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def csv_chunks(rows):
-    """Yield the CSV text of the rows, header first, a few hundred rows per chunk."""
+def csv_chunks(rows, columns=COLUMNS, to_cells=None):
+    """Yield the CSV text of the rows, header first, a few hundred rows per chunk.
+
+    `to_cells` turns a row into its cells in `columns` order (by default a history row's).
+    """
+    to_cells = to_cells or cells
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     for count, row in enumerate(rows, 1):
-        writer.writerow([neutralise(cell) for cell in cells(row)])
+        writer.writerow([neutralise(cell) for cell in to_cells(row)])
         if count % FLUSH_EVERY == 0:
             yield buffer.getvalue()
             buffer.seek(0)

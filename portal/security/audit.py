@@ -15,6 +15,9 @@ REVIEW_FLAG = "review_flag"  # locked by policy LOCKOUT_MAX_TEMPORARY times in a
 POLICY_ACTOR = "policy"
 SET_PASSWORD, TEMPORARY_PASSWORD = "set_password", "temp_password"
 ROLE, DELETE = "role", "delete"  # a role change's reason is the new role
+RESOLVE_REPORT = "resolve_report"  # an admin resolved a "This wasn't me"; the reason is the note
+ACTIONS = (LOCK, UNLOCK, REVOKE_SESSION, POLICY_LOCK, POLICY_PERMANENT, REVIEW_FLAG, LIFT_IP,
+           SET_PASSWORD, TEMPORARY_PASSWORD, ROLE, DELETE, RESOLVE_REPORT)
 
 
 def record(action, target_id, actor, actor_ip=None, reason="", until=None, failures=None,

@@ -1,17 +1,26 @@
 """Each account's lock state, explained: for the users list, the user page and the CLI."""
 
 from collections import namedtuple
+from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 
 from portal import clock
 from portal.accounts import users
 from portal.accounts.users import AdminLock
+from portal.history import activity
+from portal.history import attempts
 from portal.models import User
 from portal.security import budgets
 from portal.security import policy
 
-LIST_LIMIT = 200
+CAUSES_SHOWN = 50
+# An attempt's time is taken before it waits for its budget's row lock, so a failure
+# counted just before the locking one may carry a later time than the lock's. The wait
+# is bounded by the statement timeout; a minute is far more, and meanwhile the lock lets
+# no failure count.
+COUNTED_AFTER_LOCK = timedelta(minutes=1)
 
 # What the users list shows of an account: plain values, its LockState last.
 UserRow = namedtuple("UserRow", ["id", "username", "is_admin", "created_at", "last_success_at",
@@ -30,8 +39,8 @@ def state_of(user):
                           flagged_at)
 
 
-def user_rows(search="", limit=LIST_LIMIT):
-    """Return the UserRows matching `search` by name (at most `limit`; None: all)."""
+def user_rows(search="", limit=None):
+    """Return the UserRows matching `search` by name (at most `limit`; None: all), by name."""
     query = User.select(*LIST_COLUMNS).order_by(User.username).limit(limit)
     if search:
         query = query.where(User.username.contains(users.normalize_username(search)))
@@ -63,3 +72,30 @@ def locked_devices(user):
     now, rules = clock.now(), policy.Policy.from_config(current_app.config)
     return sum(1 for budget in budgets.device_budgets(user.username)
                if policy.is_locked(policy.forget_old(budget, now, rules), now))
+
+
+@dataclass(frozen=True)
+class LockCauses:
+    """The failures a policy lock counted (or the open budget holds), for the user page."""
+
+    counted: int  # how many failures the budget holds: the lock's own count
+    failures: list  # activity.LockCause, newest first, at most CAUSES_SHOWN
+    unnoted: int = 0  # counted failures recorded before 0016, which cannot be named
+    reset_after: timedelta = timedelta(0)  # LOCKOUT_RESET_AFTER, which the page words
+
+
+def causes_of(user, state):
+    """Return the LockCauses of an account's budget for unknown clients, in `state`.
+
+    The budget counts its failures since it was last reset (a success from an unknown
+    client, an unlock, or LOCKOUT_RESET_AFTER without a failure), and counts none while
+    locked: so they are exactly its newest `state.failures` counted failures, each
+    attempt naming the budget it counted against (login_attempts.counted_on).
+    """
+    if not state.failures:
+        return LockCauses(0, [])
+    until = (state.since or clock.now()) + COUNTED_AFTER_LOCK
+    wanted = min(state.failures, CAUSES_SHOWN)
+    found = activity.counted_failures(user.username, attempts.UNKNOWN_CLIENTS, until, wanted)
+    reset_after = policy.Policy.from_config(current_app.config).reset_after
+    return LockCauses(state.failures, found, wanted - len(found), reset_after)

@@ -144,24 +144,27 @@ def reserve(attempt, now, rules):
         known = known_devices.is_known(attempt.account, attempt.device_id)
         device = attempt.device_id if known else UNKNOWN_DEVICE
         budget, user = budget_and_user_under_row_lock(attempt.account, device)
-        pending = begin(attempt, user, now)
         before = policy.forget_old(budget, now, rules)
         if (user and user.admin_lock.holds(now)) or policy.is_locked(before, now):
+            pending = begin(attempt, user, now)  # counted against no budget
             return Reservation(attempts.LOCKED, pending, user, device=device, ip_window=window)
+        pending = begin(attempt, user, now, attempts.KNOWN_DEVICE if device
+                        else attempts.UNKNOWN_CLIENTS)
         after = policy.after_failure(before, now, rules)
         budgets.save(attempt.account, device, after)
         return Reservation(PROCEED, pending, user, device, before, after, window,
                            review=policy.needs_review(before, after, rules))
 
 
-def begin(attempt, user, now):
+def begin(attempt, user, now, counted_on=None):
     """Record the attempt (as an `error` until settled) with the advance failure.
 
-    At `now`, the time a lock it makes starts: the admin's "failures that led to the
-    lock" (up to and including that time) then include the one that locked.
+    At `now`, the time a lock it makes starts. `counted_on` names the budget the
+    advance failure counts on (None: none), so the admin's "failures that led to the
+    lock" are exactly those the lock counted.
     """
     return attempts.begin(attempt.typed, user, attempt.client, attempt.request_id, now,
-                          attempt.device_id)
+                          attempt.device_id, counted_on)
 
 
 # Every sign-in runs these; they are compiled once (portal.db.CompiledQuery).

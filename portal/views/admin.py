@@ -18,6 +18,8 @@ from portal.security import audit
 from portal.security import guards
 from portal.security import lock_states
 from portal.security import recovery
+from portal.security import reports
+from portal.security import user_listing
 from portal.sessions import store
 from portal.sessions.current_user import admin_required
 from portal.views.forms import ConfirmForm
@@ -35,14 +37,16 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.before_app_request
-def count_reviews():
-    """Give an admin's full pages the number of accounts flagged for review (navigation).
+def count_for_navigation():
+    """Give an admin's full pages the accounts flagged for review and the open reports
+    (the navigation shows both; each an index's count).
 
     Counted before the view rather than while rendering, so an error page (the database
     gone, say) never runs a query.
     """
     if is_admin_page():
         g.review_count = lock_states.flagged_count()
+        g.report_count = reports.open_count()
 
 
 @bp.before_app_request
@@ -73,13 +77,18 @@ def answers_refusals(view):
 @bp.get("/users")
 @admin_required
 def user_list():
-    """List users with their lock state; htmx searches get only the rows."""
-    search = request.args.get("q", "").strip()
+    """List users: search, sort, state filters and keyset pages; htmx gets only the rows."""
+    query, listed, bad_field = user_listing.Query(), None, None
+    try:
+        query = user_listing.Query.from_args(request.args)
+        listed = user_listing.page(query)
+    except user_listing.BadQuery as bad:
+        bad_field = bad.field
     page = render_page_or_partial("admin/user_list.html", "partials/admin/_user_rows.html",
-                                  users=lock_states.user_rows(search), search=search,
-                                  limit=lock_states.LIST_LIMIT,
+                                  query=query, listed=listed, bad_field=bad_field,
                                   form=LockForm(formdata=None))
-    return push_url(make_response(page), url_for("admin.user_list", q=search or None))
+    response = make_response(page, 400 if bad_field else 200)
+    return push_url(response, url_for("admin.user_list", **query.args()))
 
 
 @bp.get("/users/<username>")
@@ -228,12 +237,10 @@ def refused_change(user, refused):
 def render_user_page(user, form, status=200, problem=None):
     """Render the user page with the given lock form (and its errors, or a guard's)."""
     state = lock_states.state_of(user)
-    by_policy = state.kind in ("temporary", "permanent")
-    caused_by = activity.failures_before(user.id, state.since, 20) if by_policy else []
     listed = activity.of(user.id, attempts_shown=50)
     return render_template(
         "admin/user_detail.html", user=user, state=state, form=form,
-        caused_by=caused_by, events=audit.for_user(user.id),
+        causes=lock_states.causes_of(user, state), events=audit.for_user(user.id),
         attempts=listed.attempts, sessions=listed.live, live_count=listed.live_count,
         problem=problem,
         reported=store.list_reported(user.id),

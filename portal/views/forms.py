@@ -117,3 +117,18 @@ class PasswordForm(FlaskForm):
         except users.PasswordError as error:
             self.new.errors = [error.code]
         return not self.new.errors
+
+
+class ResolveForm(FlaskForm):
+    """An admin's resolution of a "This wasn't me" report: a note (required)."""
+
+    note = StringField()
+
+    def validate(self, extra_validators=None):
+        """Return True when a note is given and short enough; the template words the error."""
+        if not super().validate(extra_validators):
+            return False
+        note = (self.note.data or "").strip()
+        if not note or len(note) > LOCK_REASON_MAX:
+            self.note.errors = ["required"]
+        return not self.note.errors

@@ -7,6 +7,7 @@ import pytest
 from portal.models import AuditEvent
 from portal.models import LoginAttempt
 from portal.models import User
+from portal.security import lock_states
 from tests.integration.test_csrf import csrf_token
 
 
@@ -169,3 +170,55 @@ def test_user_page_shows_controls_and_invisible_characters_as_marks(app, admin, 
 
 def without_tags(text):
     return re.sub(r"<[^>]+>", "", text)
+
+
+def lock_causes(page):
+    """Return the typed names listed under the lock's failures, newest first."""
+    section = page.split('id="lock-causes"')[1].split("</section>")[0]
+    return re.findall(r'<td class="typed">([^<]*)</td>', section)
+
+
+def test_the_lock_lists_exactly_the_failures_it_counted(app, admin, client):
+    def attempt(typed, password="not her password, sorry"):
+        return app.test_client().post("/login", data={"username": typed, "password": password})
+
+    known = app.test_client()  # a device alice has signed in with: a budget of its own
+    known.post("/login", data={"username": "alice", "password": admin.password})
+    known.post("/logout", data={})
+    for _ in range(3):
+        attempt("alice")  # forgotten: a success from an unknown client follows
+    attempt("alice", admin.password)
+    for n in range(5):
+        attempt(f"ALICE{' ' * n}")  # counted by the lock (edges ignored, kept as typed)
+        known.post("/login", data={"username": "Alice", "password": "wrong on her own laptop"})
+    attempt("alice ")  # refused while locked: counted by nothing
+    admin.login("root")
+    page = client.get("/admin/users/alice").get_data(as_text=True)
+    assert lock_causes(page) == [f"ALICE{' ' * n}" for n in range(4, -1, -1)]
+    assert "The 5 failed sign-in(s) from unknown devices that this lock counted" in page
+    assert 'id="unnoted"' not in page
+
+
+def test_failures_from_before_the_budget_was_noted_are_counted_but_not_guessed(app, admin, client):
+    for _ in range(5):
+        admin.login("alice", "wrong password for this one")
+    with app.app_context():  # the two oldest as an earlier release recorded them
+        oldest = [a.id for a in LoginAttempt.select().order_by(LoginAttempt.id).limit(2)]
+        LoginAttempt.update(counted_on=None).where(LoginAttempt.id.in_(oldest)).execute()
+    admin.login("root")
+    page = client.get("/admin/users/alice").get_data(as_text=True)
+    assert len(lock_causes(page)) == 3
+    unnoted = " ".join(page.split('id="unnoted"')[1].split("</p>")[0].split())
+    assert unnoted.startswith(">2 of these failures were recorded before the portal noted")
+
+
+@pytest.mark.settings(LOCKOUT_MAX_FAILURES=10)
+def test_an_open_budget_lists_its_counted_failures_the_newest_shown(app, admin, client,
+                                                                    monkeypatch):
+    monkeypatch.setattr(lock_states, "CAUSES_SHOWN", 3)
+    for n in range(4):
+        admin.login("alice", f"wrong password number {n} here")
+    admin.login("root")
+    page = client.get("/admin/users/alice").get_data(as_text=True)
+    assert "Failures the policy counts now" in page and len(lock_causes(page)) == 3
+    assert "The newest 3 of the 4 are shown." in " ".join(page.split())
