@@ -44,8 +44,8 @@ def address(text):
 
 
 def duration(delta):
-    """Return a timedelta as its largest whole unit or two: '1 h 30 min', '5 min', '2 d'."""
-    seconds = int(delta.total_seconds())
+    """Return a timedelta (or seconds) as its largest unit or two: '1 h 30 min', '2 d'."""
+    seconds = int(delta.total_seconds() if isinstance(delta, timedelta) else delta)
     parts = []
     for size, unit in UNITS:
         if seconds >= size and len(parts) < 2:
