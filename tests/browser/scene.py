@@ -4,7 +4,9 @@ Everything is made through the portal's own HTTP forms (and its CLI), from devic
 the server sees by their user agent and, through PORTAL_TRUSTED_PROXIES=1, by the
 address each one puts in X-Forwarded-For: several devices, IPv6 and IPv4-mapped
 addresses, failed sign-ins, a "This wasn't me" report, an admin lock, a policy lock and
-throttled addresses, on top of seed-demo's 90 days of history.
+throttled addresses, on top of seed-demo's 90 days of history. alice has several
+devices and reported one sign-in; bob.lee reported one and is locked by an admin;
+zoe.martin is locked by the policy.
 """
 
 import base64
@@ -34,6 +36,7 @@ ALICE_DEVICES = [(FIREFOX_LINUX, "2001:db8:85a3:8d3:1319:8a2e:370:7348"),
                  (SAFARI_IPHONE, "::ffff:198.51.100.77"),
                  (CHROME_WINDOWS, "192.0.2.44")]
 INTRUDER = (PYTHON_TOOL, "2001:db8:dead:beef:4e1f:9c3a:77b2:1ead")
+BOB_PHONE = (SAFARI_IPHONE, "::ffff:198.51.100.131")
 # The desktop that the browser tests pose as ("this device" on the sessions page).
 DESKTOP = (SAFARI_MAC, "198.51.100.20")
 THROTTLED_IPS = ["2001:db8:4bad:7:1c2d:3e4f:5a6b:7c8d", "198.51.100.23"]
@@ -97,10 +100,14 @@ def build(base_url):
     reported = devices[-1].post(f"/account/sessions/{intruder.session_id}/report",
                                 "/account/sessions")
     assert reported.ok, reported.text
+    bob, bobs_intruder = Device(base_url, *BOB_PHONE), Device(base_url, *INTRUDER)
+    assert bob.sign_in("bob.lee").ok and bobs_intruder.sign_in("bob.lee").ok
+    assert bob.post(f"/account/sessions/{bobs_intruder.session_id}/report",
+                    "/account/sessions").ok
     admin = Device(base_url, FIREFOX_LINUX, "2001:db8:1:2::10")
     assert admin.sign_in("admin").ok
     locked = admin.post("/admin/users/bob.lee/lock", "/admin/users/bob.lee", confirm="yes",
-                        reason="Phone reported stolen; lock until the owner calls back",
+                        reason="Reported a sign-in that was not his: locked until he calls back",
                         duration="7d")
     assert locked.ok, locked.text
     for attempt in range(5):  # LOCKOUT_MAX_FAILURES: the policy locks zoe.martin

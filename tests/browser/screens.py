@@ -28,13 +28,20 @@ class Screen:
 SIDEWAYS = """() => {
   const found = [];
   const root = document.documentElement;
-  if (root.scrollWidth > window.innerWidth) found.push(`the page: ${root.scrollWidth}px`);
+  const name = (el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className}`;
+  if (root.scrollWidth > window.innerWidth) {
+    // Name the innermost elements that reach past the right edge: the culprits.
+    const past = [...document.body.querySelectorAll("*")].filter(
+      (el) => el.getBoundingClientRect().right > window.innerWidth + 0.5);
+    const innermost = past.filter((el) => !past.some((other) => other !== el && el.contains(other)));
+    found.push(`the page: ${root.scrollWidth}px, past the edge: ` +
+               innermost.slice(0, 3).map(name).join(", "));
+  }
   for (const el of document.body.querySelectorAll("*")) {
     if (el.matches("input, textarea, select, .visually-hidden, .visually-hidden *")) continue;
     const overflow = getComputedStyle(el).overflowX;
     if (overflow !== "visible" && el.clientWidth > 1 && el.scrollWidth > el.clientWidth + 1) {
-      found.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className}: ` +
-                 `${el.scrollWidth}px in ${el.clientWidth}px`);
+      found.push(`${name(el)}: ${el.scrollWidth}px in ${el.clientWidth}px`);
     }
   }
   return found;

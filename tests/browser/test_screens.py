@@ -119,3 +119,25 @@ def test_a_failed_sign_in_puts_the_cursor_in_the_password_field(open_screen):
     expect(page.get_by_label("Password")).to_have_accessible_description(
         re.compile("Incorrect username or password"))
     assert_fits_and_passes(page)
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_times_show_in_the_viewers_time_zone_with_utc_on_hover(browser, scene_server,
+                                                                scene_sign_ins, javascript):
+    context = browser.new_context(**scene_context_args(
+        scene_server, timezone_id="Asia/Kolkata", java_script_enabled=javascript,
+        storage_state=scene_sign_ins("alice")))
+    page = context.new_page()
+    page.goto("/account/sessions")
+    time = page.locator("#account-sessions time").first
+    utc = time.get_attribute("title")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", utc)
+    if javascript:  # India is 5 h 30 min ahead of UTC, all year
+        expect(time).to_have_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT\+5:30"))
+        hours, minutes = (int(part) for part in utc[11:16].split(":"))
+        shown = time.inner_text()[11:16]
+        local = (hours * 60 + minutes + 330) % 1440
+        assert shown == f"{local // 60:02d}:{local % 60:02d}"
+    else:
+        expect(time).to_have_text(utc)
+    context.close()
