@@ -33,7 +33,8 @@ SIDEWAYS = """() => {
     // Name the innermost elements that reach past the right edge: the culprits.
     const past = [...document.body.querySelectorAll("*")].filter(
       (el) => el.getBoundingClientRect().right > window.innerWidth + 0.5);
-    const innermost = past.filter((el) => !past.some((other) => other !== el && el.contains(other)));
+    const innermost = past.filter(
+      (el) => !past.some((other) => other !== el && el.contains(other)));
     found.push(`the page: ${root.scrollWidth}px, past the edge: ` +
                innermost.slice(0, 3).map(name).join(", "));
   }
