@@ -14,6 +14,7 @@ from portal.sessions import cookies
 from portal.sessions import store
 from portal.sessions import tokens
 from portal.web import htmx
+from portal.web import notices
 from portal.web import security_events
 
 COOKIE_NAME = "portal_session"
@@ -44,6 +45,8 @@ def load_current_user():
     session = claims and store.find_active(claims["jti"], _user_id(claims["sub"]))
     if not session:
         g.clear_cookie = bool(token)
+        if token:
+            say_why_it_ended(claims or tokens.expired(token))
         return
     g.user, g.session = session.user, session
     store.touch(session)
@@ -51,6 +54,23 @@ def load_current_user():
     # a token accepted only thanks to the leeway has expired and is never renewed.
     remaining = claims["exp"] - time.time()
     g.renew_token = 0 < remaining < current_app.config["TOKEN_TTL"] / 2
+
+
+def say_why_it_ended(claims):
+    """Tell the browser whose session ran out of time why it is signed out (a notice).
+
+    Only a browser that holds a genuine token of that session learns it, once (its cookie
+    is dropped), and the notice is a fixed key: nothing a stranger could read or word.
+    A token that has run out while its session is live means no request came while it
+    could have been renewed: the browser was idle.
+    """
+    if not claims:
+        return
+    reason = store.end_reason(claims["jti"], _user_id(claims["sub"]))
+    if reason in ("", "idle"):
+        notices.notify("ended_idle")
+    elif reason == "expired":
+        notices.notify("ended_expired")
 
 
 def _user_id(subject):

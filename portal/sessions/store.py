@@ -82,6 +82,19 @@ def find_active(session_id, user_id):
     return session
 
 
+def end_reason(session_id, user_id):
+    """Return why a session of this user ended (or "expired" once its maximum age has
+    passed), "" while it is live, or None when there is no such session."""
+    row = (Session.select(Session.ended_at, Session.end_reason, Session.expires_at)
+           .where(Session.id == session_id, Session.user == user_id).tuples().first())
+    if row is None:
+        return None
+    ended_at, reason, expires_at = row
+    if ended_at:
+        return reason or "ended"
+    return "expired" if clock.now() >= expires_at else ""
+
+
 def as_session(row):
     """Return the LiveSession (and its Account) of a LIVE_SESSION row."""
     split = len(SESSION_COLUMNS)

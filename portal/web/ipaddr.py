@@ -39,6 +39,18 @@ def _hex(address):
     return address.packed.hex()
 
 
+def shown(text):
+    """Return an address as people write it: `::ffff:198.51.100.7` is 198.51.100.7.
+
+    Anything else (another address, a /64 network, junk) comes back as it was.
+    """
+    try:
+        mapped = ipaddress.IPv6Address(text).ipv4_mapped
+    except (ValueError, TypeError):
+        return text
+    return str(mapped) if mapped else text
+
+
 def is_address(text):
     """Return True when the text is one IP address, without an IPv6 scope (`%eth0`).
 

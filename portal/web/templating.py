@@ -6,6 +6,7 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from portal import clock
+from portal.web import ipaddr
 from portal.web.user_agent import describe
 from portal.web.visible import visible
 from portal.web.visible import visible_text
@@ -23,20 +24,28 @@ def init_app(app):
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["utc"] = utc
+    app.jinja_env.filters["address"] = address
 
 
 def utc(at):
-    """Return a stored (naive UTC) time as a <time> element.
+    """Return a stored (naive UTC) time as a <time> element, UTC in its text and title.
 
-    Both parts are a datetime's own formatting (digits, '-', ':', 'T', '.', ' '), so
+    static/portal.js rewrites the text to the viewer's time zone; the title keeps UTC.
+    Every part is a datetime's own formatting (digits, '-', ':', 'T', '.', ' '), so
     there is nothing to escape; this runs for every row of the history.
     """
-    return Markup(f'<time datetime="{at.isoformat()}Z">{at:%Y-%m-%d %H:%M:%S} UTC</time>')
+    shown = f"{at:%Y-%m-%d %H:%M:%S} UTC"
+    return Markup(f'<time datetime="{at.isoformat()}Z" title="{shown}">{shown}</time>')
+
+
+def address(text):
+    """Return a client address as people read it (IPv4-mapped IPv6 as IPv4), made visible."""
+    return visible(ipaddr.shown(text))
 
 
 def duration(delta):
-    """Return a timedelta as its largest whole unit or two: '1 h 30 min', '5 min', '2 d'."""
-    seconds = int(delta.total_seconds())
+    """Return a timedelta (or seconds) as its largest unit or two: '1 h 30 min', '2 d'."""
+    seconds = int(delta.total_seconds() if isinstance(delta, timedelta) else delta)
     parts = []
     for size, unit in UNITS:
         if seconds >= size and len(parts) < 2:

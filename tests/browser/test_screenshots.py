@@ -1,20 +1,29 @@
-"""Screenshots of the main screens on seeded demo data, for the README.
+"""Screenshots of the main screens on the scene (tests/browser/scene.py), for the README,
+at a desktop's and a phone's size.
 
 They go to a temporary folder, so a test run leaves the working tree as it was;
-PORTAL_UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/ instead.
+PORTAL_UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/ instead:
+
+    PORTAL_UPDATE_SCREENSHOTS=1 python -m pytest tests/browser/test_screenshots.py
 """
 
 import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import scene_context_args
+from tests.browser.screens import VIEWPORTS
 
 pytestmark = pytest.mark.browser
 DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# (file name, who looks, path, what must be on the page first)
+SHOTS = [("login", None, "/login", "Sign in"),
+         ("sessions", "alice", "/account/sessions", "Signed in on"),
+         ("history", "admin", "/admin/history", "Login history"),
+         ("user", "admin", "/admin/users/bob.lee", "Lock state"),
+         ("users", "admin", "/admin/users", "Users")]
 
 
 @pytest.fixture
@@ -23,30 +32,19 @@ def shots(tmp_path):
     return DOCS_SHOTS if os.environ.get("PORTAL_UPDATE_SCREENSHOTS") == "1" else tmp_path
 
 
-@pytest.fixture
-def wide(page: Page):
-    page.set_viewport_size({"width": 1280, "height": 900})
-    return page
-
-
-def test_screenshots_of_the_main_screens(wide: Page, shots: Path):
-    wide.goto("/login")
-    wide.screenshot(path=shots / "login.png")
-    sign_in(wide, "admin")
-    expect(wide.get_by_role("heading", name="My sessions")).to_be_visible()
-    wide.screenshot(path=shots / "sessions.png", full_page=True)
-    wide.goto("/admin/history")
-    expect(wide.locator("#history-chart svg").first).to_be_visible()
-    wide.screenshot(path=shots / "history.png")
-    target = wide.locator("#top-targets tbody a").first.inner_text()
-    wide.goto(f"/admin/users?q={target}")
-    row = wide.locator("tr", has_text=target)
-    row.get_by_placeholder("Reason").fill("Credential stuffing from 203.0.113.0/24")
-    wide.once("dialog", lambda dialog: dialog.accept())  # hx-confirm's question
-    row.get_by_role("button", name="Lock").click()
-    expect(row.locator(".state")).to_have_text("locked by admin")
-    wide.goto(f"/admin/users/{target}")
-    expect(wide.get_by_role("heading", name="Lock state")).to_be_visible()
-    wide.screenshot(path=shots / "user.png", full_page=True)
-    assert all((shots / f"{name}.png").stat().st_size > 10_000
-               for name in ("login", "sessions", "history", "user"))
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_screenshots_of_the_main_screens(browser, scene_server, scene_sign_ins, shots, size):
+    suffix = "" if size == "desktop" else f"-{size}"
+    for name, user, path, heading in SHOTS:
+        context = browser.new_context(**scene_context_args(
+            scene_server, viewport=VIEWPORTS[size], timezone_id="Europe/Berlin",
+            storage_state=scene_sign_ins(user) if user else None))
+        page = context.new_page()
+        page.goto(path)
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        page.wait_for_load_state("networkidle")  # the history's chart comes after its rows
+        # A desktop's shot of an account's pages is the whole page; lists go on and on.
+        full_page = size == "desktop" and name in ("sessions", "user")
+        page.screenshot(path=shots / f"{name}{suffix}.png", full_page=full_page)
+        context.close()
+    assert all((shots / f"{name}{suffix}.png").stat().st_size > 10_000 for name, *_ in SHOTS)

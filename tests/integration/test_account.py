@@ -42,7 +42,7 @@ def test_sessions_page_shows_each_device_ip_and_activity(app, auth):
     laptop = sign_in(app)
     text = laptop.get("/account/sessions").get_data(as_text=True)
     for shown in ["Chrome", "Windows", "Mobile Safari", "iOS", "iPhone", "Mobile",
-                  "Desktop", "127.0.0.1", "this device", "bad_password", "success",
+                  "Desktop", "127.0.0.1", "this device", "Wrong password", "Signed in",
                   "Sign out everywhere else"]:
         assert shown in text, shown
     assert phone.get("/account/sessions").status_code == 200
@@ -52,7 +52,7 @@ def test_attempts_of_other_accounts_are_not_shown(app, auth):
     auth.create()
     auth.create("bob")
     auth.login("bob", "wrong")
-    assert "bad_password" not in sign_in(app).get("/account/sessions").get_data(as_text=True)
+    assert "Wrong password" not in sign_in(app).get("/account/sessions").get_data(as_text=True)
 
 
 def test_failed_attempts_since_the_previous_sign_in_are_announced(app, auth):
@@ -84,7 +84,7 @@ def test_revoke_with_htmx_returns_the_updated_part(app, auth):
     part = first.post(f"/account/sessions/{second_id}/revoke", headers={"HX-Request": "true"})
     text = part.get_data(as_text=True)
     assert part.status_code == 200 and text.lstrip().startswith('<div id="account-sessions"')
-    assert "signed out from another session" in text
+    assert "Signed out from another session" in text
 
 
 def test_revoke_others_keeps_only_this_session(app, auth):

@@ -47,7 +47,7 @@ def add(app, *rows):
 def names(response):
     text = response.get_data(as_text=True)
     return [re.sub(r"<[^>]+>", "", cell) for cell in
-            re.findall(r'<td class="typed">(.*?)</td>', text)]
+            re.findall(r'<td class="typed"[^>]*>(.*?)</td>', text)]
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_htmx_request_gets_only_the_rows(client, sample):
 
 
 def names_of(text):
-    return re.findall(r'<td class="typed">([^<]*)</td>', text)
+    return re.findall(r'<td class="typed"[^>]*>([^<]*)</td>', text)
 
 
 def test_pages_follow_the_cursor_without_gaps_or_repeats(app, client, admin, monkeypatch):

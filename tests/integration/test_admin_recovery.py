@@ -83,7 +83,7 @@ def test_the_confirmation_page_posts_the_action_with_its_token(app, auth):
     token = csrf_token(client, "/admin/users/alice")
     asked = client.post("/admin/users/alice/lock", data={"reason": "x", "csrf_token": token})
     fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"',
-                             asked.get_data(as_text=True).split("<main>")[1]))
+                             asked.get_data(as_text=True).split("<main")[1]))
     assert fields.keys() == {"csrf_token", "reason", "duration", "confirm"}
     done = client.post("/admin/users/alice/lock", data=fields, follow_redirects=True)
     assert "Locked alice: every session of the account has ended." in text(done)
@@ -155,7 +155,7 @@ def test_delete_from_the_user_page(app, admin, client):
     assert "Deleted alice." in listed and ">alice<" not in listed
     assert alice.get("/account/sessions").status_code == 302
     history = client.get("/admin/history?user=alice").get_data(as_text=True)
-    assert history.count('<td class="typed">alice</td>') == 2
+    assert len(re.findall(r'<td class="typed"[^>]*>alice</td>', history)) == 2
     assert client.post("/admin/users/alice/delete", data={"confirm": "yes"}).status_code == 404
 
 
