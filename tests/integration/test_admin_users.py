@@ -176,7 +176,7 @@ def without_tags(text):
 def lock_causes(page):
     """Return the typed names listed under the lock's failures, newest first."""
     section = page.split('id="lock-causes"')[1].split("</section>")[0]
-    return re.findall(r'<td class="typed">([^<]*)</td>', section)
+    return re.findall(r'<td class="typed"[^>]*>([^<]*)</td>', section)
 
 
 def test_the_lock_lists_exactly_the_failures_it_counted(app, admin, client):

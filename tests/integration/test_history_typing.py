@@ -42,7 +42,7 @@ def add(app, *typed, ip="192.0.2.1"):
 def names(response):
     """Return the typed names of the rows a history page shows, in order."""
     assert response.status_code == 200, response.get_data(as_text=True)
-    cells = re.findall(r'<td class="typed">(.*?)</td>', response.get_data(as_text=True))
+    cells = re.findall(r'<td class="typed"[^>]*>(.*?)</td>', response.get_data(as_text=True))
     return [re.sub(r"<[^>]+>", "", cell).replace("⟨U+10FFFF⟩", "\U0010ffff") for cell in cells]
 
 

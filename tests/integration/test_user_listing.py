@@ -14,7 +14,7 @@ from portal.models import Session
 from portal.models import User
 from portal.security import user_filters
 
-ROW_NAME = re.compile(r'<tr id="user-\d+"[^>]*>\s*<td><a href="/admin/users/([^"]+)"')
+ROW_NAME = re.compile(r'<tr id="user-\d+"[^>]*>\s*<td[^>]*><a href="/admin/users/([^"]+)"')
 NEXT = re.compile(r'<a href="([^"]+)" hx-get="[^"]+" hx-target="#user-rows" hx-swap="outerHTML" '
                   r'hx-push-url="true" rel="next">')
 EARLY = datetime(2026, 1, 5, 8, 0)
