@@ -71,7 +71,7 @@ def share_alarms(since, total, share):
     found, scanned = [], min(total, SCANNED)
     address = busiest(LoginAttempt.ip_key, since)
     if address and 100 * address[1] > share * scanned:
-        found.append(Alarm("address", ipaddr.address_of(address[0]), address[1], total, since))
+        found.append(Alarm("address", ipaddr.address(address[0]), address[1], total, since))
     network = busiest(network_prefix(), since)
     if network and 100 * network[1] > share * scanned:
         block = ipaddr.network_of(network[0])

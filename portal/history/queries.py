@@ -8,9 +8,7 @@ one query whatever its size.
 import functools
 import operator
 import re
-from dataclasses import asdict
 from dataclasses import dataclass
-from dataclasses import fields
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -28,6 +26,7 @@ from portal.history import attempts
 from portal.models import TYPED_USERNAME_MAX
 from portal.models import LoginAttempt
 from portal.web import ipaddr
+from portal.web.query_args import TypedFilters
 
 QUERY_MAX = 200
 DENSE_ROWS = 2000
@@ -38,7 +37,7 @@ HIGHEST = "\U0010ffff"
 
 
 @dataclass(frozen=True)
-class Filters:
+class Filters(TypedFilters):
     """The history filters as typed (strings), so a form and a URL can show them back."""
 
     user: str = ""
@@ -49,15 +48,6 @@ class Filters:
     until: str = ""
     q: str = ""
     exact: str = ""  # "yes": the user filter is the whole name, not its start
-
-    @classmethod
-    def from_args(cls, args):
-        """Read the filters from a query string, trimmed."""
-        return cls(**{f.name: (args.get(f.name) or "").strip() for f in fields(cls)})
-
-    def args(self):
-        """Return the filters that are set, for url_for."""
-        return {name: value for name, value in asdict(self).items() if value}
 
 
 class BadFilter(ValueError):

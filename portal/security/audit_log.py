@@ -6,9 +6,7 @@ from an (at, id) cursor as the login history's do (history.paging's cursor forma
 
 import ipaddress
 from collections import namedtuple
-from dataclasses import asdict
 from dataclasses import dataclass
-from dataclasses import fields
 
 from peewee import JOIN
 from peewee import Tuple
@@ -22,6 +20,7 @@ from portal.models import AuditEvent
 from portal.models import User
 from portal.security import audit
 from portal.security import policy
+from portal.web.query_args import TypedFilters
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 2000
@@ -36,7 +35,7 @@ CSV_COLUMNS = ["time_utc", "actor", "actor_ip", "action", "target", "details", "
 
 
 @dataclass(frozen=True)
-class Filters:
+class Filters(TypedFilters):
     """The audit log's filters as typed (strings), to show back in the form."""
 
     actor: str = ""
@@ -44,15 +43,6 @@ class Filters:
     action: str = ""
     since: str = ""
     until: str = ""
-
-    @classmethod
-    def from_args(cls, args):
-        """Read the filters from a query string, trimmed."""
-        return cls(**{f.name: (args.get(f.name) or "").strip() for f in fields(cls)})
-
-    def args(self):
-        """Return the filters that are set, for url_for."""
-        return {name: value for name, value in asdict(self).items() if value}
 
 
 def conditions(filters):

@@ -70,12 +70,6 @@ MAPPED_PREFIX = "0" * 20 + "ffff"
 IPV4_NETWORK_DIGITS, IPV6_NETWORK_DIGITS = 30, 12
 
 
-def address_of(key):
-    """Return the address a key was made from, as text (IPv4 in dotted form)."""
-    address = ipaddress.IPv6Address(bytes.fromhex(key))
-    return str(address.ipv4_mapped or address)
-
-
 def network_of(prefix):
     """Return the CIDR block (IPv4 /24, IPv6 /48) whose keys start with the prefix."""
     address = ipaddress.IPv6Address(bytes.fromhex(prefix.ljust(KEY_LENGTH, "0")))
