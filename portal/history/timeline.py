@@ -42,22 +42,18 @@ BATCH_AFTER = CompiledQuery(lambda: (
     .order_by(LoginAttempt.at, LoginAttempt.id).limit(BATCH)))
 
 
-def between(since, until):
-    """Yield every attempt from `since` up to (not including) `until`, oldest first."""
+def batches(since, until):
+    """Yield every attempt from `since` up to (not including) `until`, oldest first, in
+    lists of up to BATCH."""
     after = (since, 0)  # ids start at 1
     while True:
         rows = BATCH_AFTER.run(at=after[0], id=after[1], until=until).fetchall()
-        for at, _id, account, user, outcome, reason, ip, device in rows:
-            yield Recorded(as_time(at), account, user is not None, outcome, reason, ip, device)
+        if rows:
+            yield [Recorded(as_time(at), account, user is not None, outcome, reason, ip, device)
+                   for at, _id, account, user, outcome, reason, ip, device in rows]
         if len(rows) < BATCH:
             return
         after = (as_time(rows[-1][0]), rows[-1][1])
-
-
-def count_between(since, until):
-    """Return how many attempts lie from `since` up to `until`."""
-    return (LoginAttempt.select()
-            .where(LoginAttempt.at >= since, LoginAttempt.at < until).count())
 
 
 def devices_known_before(moment):

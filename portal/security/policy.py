@@ -171,17 +171,32 @@ def ip_exempt(text, policy):
 
     Only the IP throttle: failures from there still count against the account.
     """
+    return exempt(client_address(text), policy)
+
+
+def counted_window(text, policy):
+    """Return the key of the IP window an attempt from this address counts in, or None
+    when IP_ALLOWLIST spares it (the address is read once: this runs for every attempt)."""
     address = client_address(text)
+    return None if exempt(address, policy) else window_key(address)
+
+
+def exempt(address, policy):
+    """Return True when an address (or None for junk) lies in a network of IP_ALLOWLIST."""
     return address is not None and any(address in network for network in policy.ip_allowlist)
 
 
 def ip_window_key(text):
-    """Return what an IP window counts by: the IPv4 address, or the IPv6 /64 network.
+    """Return what an IP window counts by: the IPv4 address, or the IPv6 /64 network."""
+    return window_key(client_address(text))
+
+
+def window_key(address):
+    """Return an address's IP window key ("invalid" for None, junk), as ip_window_key says.
 
     One IPv6 client usually holds a whole /64, so counting single addresses would
     give it 2**64 budgets.
     """
-    address = client_address(text)
     if address is None:
         return "invalid"
     if address.version == 4:

@@ -37,6 +37,7 @@ IP_CACHE_SIZE = 100_000
 EMPTY_BUDGET = policy.Budget()
 EMPTY_WINDOW = policy.IpWindow()
 EXEMPT = None  # the window key of an address IP_ALLOWLIST spares
+UNSEEN = object()  # an address not in Replay.window_keys yet
 
 
 @dataclass
@@ -61,13 +62,15 @@ class Figures:
 class Replay:
     """One policy's counters over a replay, fed one recorded attempt at a time."""
 
-    def __init__(self, rules, known_devices=()):
+    def __init__(self, rules, known_devices=(), window_keys=None):
         self.rules = rules
         self.figures = Figures()
         self.budgets = {}  # (account, device hash or UNKNOWN) -> policy.Budget
         self.windows = {}  # IP window key -> policy.IpWindow
         self.known = set(known_devices)  # (account, device hash)
-        self.window_keys = {}  # address as recorded -> its window key, or EXEMPT
+        # Address as recorded -> its window key, or EXEMPT; two replays whose allowlists
+        # agree share it.
+        self.window_keys = {} if window_keys is None else window_keys
         self.fed = 0
 
     def feed(self, attempt):
@@ -80,7 +83,9 @@ class Replay:
         self.fed += 1
         if self.fed % SWEEP_EVERY == 0:
             self.sweep(at)
-        key = self.window_key(ip)
+        key = self.window_keys.get(ip, UNSEEN)
+        if key is UNSEEN:
+            key = self.window_key(ip)
         window = None
         if key is not EXEMPT:
             window = self.windows.get(key, EMPTY_WINDOW)
@@ -125,13 +130,12 @@ class Replay:
             self.figures.owners_refused += 1
 
     def window_key(self, ip):
-        """Return the address's IP window key, or EXEMPT (remembered: addresses repeat)."""
-        key = self.window_keys.get(ip, self)  # self: not seen yet
-        if key is self:  # parsing an address costs more than the rest of a decision
-            if len(self.window_keys) >= IP_CACHE_SIZE:
-                self.window_keys.clear()
-            key = EXEMPT if policy.ip_exempt(ip, self.rules) else policy.ip_window_key(ip)
-            self.window_keys[ip] = key
+        """Return the address's IP window key, or EXEMPT, and remember it: parsing an
+        address costs more than the rest of a decision, and addresses repeat."""
+        if len(self.window_keys) >= IP_CACHE_SIZE:
+            self.window_keys.clear()
+        key = policy.counted_window(ip, self.rules)  # None: EXEMPT
+        self.window_keys[ip] = key
         return key
 
     def sweep(self, now):
@@ -174,18 +178,22 @@ def compare(current_rules, candidate_rules, since, until, limit=None):
     one's time (complete=False).
     """
     known = timeline.devices_known_before(since)
-    current, candidate = Replay(current_rules, known), Replay(candidate_rules, known)
+    shared = {} if current_rules.ip_allowlist == candidate_rules.ip_allowlist else None
+    current = Replay(current_rules, known, shared)
+    candidate = Replay(candidate_rules, known, shared)
     attempts = unknown = 0
     end = until
-    for attempt in timeline.between(since, until):
-        if limit is not None and attempts >= limit:
-            end = attempt.at
+    for batch in timeline.batches(since, until):
+        if limit is not None and attempts + len(batch) > limit:
+            end = batch[limit - attempts].at  # the first attempt left out
+            batch = batch[:limit - attempts]
+        attempts += len(batch)
+        unknown += sum(attempt.reason not in CHECKED_REASONS for attempt in batch)
+        for engine in (current, candidate):
+            for attempt in batch:
+                engine.feed(attempt)
+        if end != until:
             break
-        attempts += 1
-        if attempt.reason not in CHECKED_REASONS:
-            unknown += 1
-        current.feed(attempt)
-        candidate.feed(attempt)
     return Comparison(since, end, attempts, unknown, current.figures, candidate.figures,
                       complete=end == until)
 

@@ -130,8 +130,8 @@ def reserve(attempt, now, rules):
         # Always one lookup of the account, whatever was typed and whatever stops the
         # attempt: unknown names cost what known ones cost.
         window = None
-        if not policy.ip_exempt(attempt.client.ip, rules):
-            ip_key = policy.ip_window_key(attempt.client.ip)
+        ip_key = policy.counted_window(attempt.client.ip, rules)
+        if ip_key is not None:
             window = budgets.load_window(ip_key)
             if policy.ip_throttled(window, now, rules):
                 retry = policy.ip_retry_after(policy.ip_current(window, now, rules), now,

@@ -13,7 +13,8 @@ from portal.models import IpThrottle
 from portal.security import audit
 from portal.security import audit_log
 
-ROW = re.compile(r"<tr>\s*<td[^>]*><time datetime=\"[^\"]+\"[^>]*>[^<]+</time></td>\s*<td[^>]*>([^<]+)")
+ROW = re.compile(r"<tr>\s*<td[^>]*><time datetime=\"[^\"]+\"[^>]*>[^<]+</time></td>"
+                 r"\s*<td[^>]*>([^<]+)")
 OLDER = re.compile(r'<a href="([^"]+)" hx-get="[^"]+" hx-target="#audit-rows" hx-swap="outerHTML" '
                    r'hx-push-url="true" rel="next">Older events</a>')
 

@@ -166,6 +166,17 @@ def test_the_range_bounds_the_replay(history, database_url):
                                   "ips_throttled": []}
 
 
+def test_a_limited_replay_ends_at_the_first_attempt_it_left_out(app, history):
+    from portal.security import replay
+    from portal.security.policy import Policy
+    with app.app_context():
+        cut = replay.compare(Policy(), Policy(max_failures=2), history,
+                             history + timedelta(minutes=20), limit=5)
+    assert (cut.attempts, cut.complete) == (5, False)
+    assert cut.until == history + timedelta(minutes=5)  # bob's sign-in, the sixth
+    assert cut.candidate.locks == 1  # bob's, at the second guess
+
+
 def test_attempts_refused_live_count_as_unknown_outcomes(app, auth, database_url):
     auth.create("dora")
     live = replaying_app(database_url, LOCKOUT_MAX_FAILURES=2)
