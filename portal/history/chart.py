@@ -201,7 +201,7 @@ def scope_of(filters):
     if filters.q or (filters.user and filters.ip):
         return Scope(None)
     if filters.user:
-        low, high = queries.name_range(filters)  # a prefix, or with `exact` the whole name
+        low, high = queries.name_range(filters)  # the whole name, or with `prefix` its start
         return Scope(counts.USER, low, high, single=low == high)
     if filters.ip:
         low, high = ipaddr.key_range(filters.ip)  # conditions() has checked that it parses

@@ -47,7 +47,15 @@ class Filters(TypedFilters):
     since: str = ""
     until: str = ""
     q: str = ""
-    exact: str = ""  # "yes": the user filter is the whole name, not its start
+    prefix: str = ""  # "yes": the user filter is the start of a name, not the whole
+
+    def args(self):
+        """Return the filters that are set, for url_for (`prefix` only with a user filter:
+        the form always sends it)."""
+        found = super().args()
+        if not self.user:
+            found.pop("prefix", None)
+        return found
 
 
 class BadFilter(ValueError):
@@ -76,8 +84,8 @@ def indexed_ranges(filters):
     attempt can match.
     """
     found = []
-    if filters.exact:
-        choice("exact", filters.exact, ("yes",))
+    if filters.prefix:
+        choice("prefix", filters.prefix, ("yes",))
     if filters.user:
         found.append(("username_key", *name_range(filters)))
     if filters.ip:
@@ -106,13 +114,14 @@ def indexed_ranges(filters):
 def name_range(filters):
     """Return the lowest and highest username key the user filter matches.
 
-    That is every name that starts with what was typed (the filter follows typing), or
-    with `exact` the name alone. A name starts with the key exactly when it lies between
+    That is the name alone, or with `prefix` every name that starts with what was typed
+    (the form sends it, so the filter follows typing). A name starts with the key exactly
+    when it lies between
     the key and the key followed by HIGHEST up to the column's length: one range of the
     (username_key, at, id) index (migration 0018 gives PostgreSQL the order it needs).
     """
     key = users.normalize_username(filters.user)
-    if filters.exact:
+    if not filters.prefix:
         return key, key
     return key, key + HIGHEST * (TYPED_USERNAME_MAX - len(key))
 

@@ -77,11 +77,11 @@ def test_typing_the_start_of_a_name_shows_its_attempts(page: Page):
     sign_in(page, "admin")
     page.goto("/admin/history")
     page.get_by_label("User", exact=True).press_sequentially("adm", delay=60)
-    expect(page).to_have_url(re.compile(r"\?user=adm$"))
+    expect(page).to_have_url(re.compile(r"\?user=adm&prefix=yes$"))
     expect(page.locator("#history-rows td.typed").first).to_have_text("admin")
     assert set(typed_names(page)) == {"admin"}
-    page.get_by_label("Whole name only").check()
-    expect(page).to_have_url(re.compile(r"user=adm&exact=yes$"))
+    page.get_by_label("Names that start with it").uncheck()
+    expect(page).to_have_url(re.compile(r"\?user=adm$"))  # the whole name
     expect(page.locator("#history-rows")).to_contain_text("No attempts match")
 
 
@@ -115,18 +115,18 @@ def test_one_history_entry_per_settled_filter(page: Page):
     page.goto("/admin/history")
     start = page.evaluate("history.length")
     page.get_by_label("User", exact=True).press_sequentially("adm", delay=400)  # three requests
-    expect(page).to_have_url(re.compile(r"\?user=adm$"))
+    expect(page).to_have_url(re.compile(r"\?user=adm&prefix=yes$"))
     page.wait_for_timeout(1700)  # settled
     outcome = page.get_by_label("Outcome")
     outcome.focus()
     for _ in range(2):  # any -> success -> failure, a change (and a request) each
         page.keyboard.press("ArrowDown")
         page.wait_for_timeout(200)
-    expect(page).to_have_url(re.compile(r"user=adm&outcome=failure$"))
+    expect(page).to_have_url(re.compile(r"user=adm&outcome=failure&prefix=yes$"))
     page.wait_for_timeout(300)
     assert page.evaluate("history.length") == start + 2
     page.go_back()
-    expect(page).to_have_url(re.compile(r"\?user=adm$"))
+    expect(page).to_have_url(re.compile(r"\?user=adm&prefix=yes$"))
     expect(page.get_by_label("Outcome")).to_have_value("")
     page.go_back()
     expect(page).to_have_url(re.compile(r"/admin/history$"))

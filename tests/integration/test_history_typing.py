@@ -67,22 +67,22 @@ TYPED = ["david.ross", "David.Rodgers", "davidson", "dave", "a%b", "a_b", "axb",
 def test_the_user_filter_matches_every_name_that_starts_with_it(app, client, admin, user,
                                                                 expected):
     add(app, *TYPED)
-    assert names(client.get("/admin/history", query_string={"user": user})) == expected
+    assert names(client.get("/admin/history", query_string={"user": user, "prefix": "yes"})) \
+        == expected
 
 
-def test_a_whole_name_only_with_exact(app, client, admin):
+def test_without_prefix_the_user_filter_is_the_whole_name(app, client, admin):
     add(app, "david.ross", "david.ross2", "David.Ross")
-    assert names(client.get("/admin/history?user=david.ross&exact=yes")) == [
-        "david.ross", "David.Ross"]
-    assert len(names(client.get("/admin/history?user=david.ross"))) == 3
-    assert client.get("/admin/history?user=david.ross&exact=maybe").status_code == 400
+    assert names(client.get("/admin/history?user=david.ross")) == ["david.ross", "David.Ross"]
+    assert len(names(client.get("/admin/history?user=david.ross&prefix=yes"))) == 3
+    assert client.get("/admin/history?user=david.ross&prefix=maybe").status_code == 400
 
 
 def test_a_name_as_long_as_the_column_matches_itself_alone(app, client, admin):
     longest = "n" * 150
     add(app, longest, "n" * 149)
     assert names(client.get(f"/admin/history?user={longest}")) == [longest]
-    assert len(names(client.get(f"/admin/history?user={'n' * 149}"))) == 2
+    assert len(names(client.get(f"/admin/history?user={'n' * 149}&prefix=yes"))) == 2
 
 
 def test_username_keys_sort_by_code_point_on_postgresql(app):

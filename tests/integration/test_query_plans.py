@@ -19,7 +19,7 @@ from tests.conftest import behind_proxy
 PAGES = [
     "/account/sessions", "/admin/users", "/admin/users?q=ali", "/admin/users/alice",
     "/admin/history", "/admin/history?user=alice", "/admin/history?user=al",
-    "/admin/history?user=alice&exact=yes", "/admin/history?ip=127.0.0.1",
+    "/admin/history?user=al&prefix=yes", "/admin/history?ip=127.0.0.1",
     "/admin/history?ip=10.0.0.0/8", "/admin/history?outcome=failure&since=2026-01-01",
     "/admin/history?reason=bad_password&until=2030-01-01", "/admin/history/chart?user=alice",
 ]
