@@ -13,7 +13,8 @@ from portal.models import IpThrottle
 from portal.security import audit
 from portal.security import audit_log
 
-ROW = re.compile(r"<tr>\s*<td[^>]*><time datetime=\"[^\"]+\"[^>]*>[^<]+</time></td>\s*<td[^>]*>([^<]+)")
+ROW = re.compile(r"<tr>\s*<td[^>]*><time datetime=\"[^\"]+\"[^>]*>[^<]+</time></td>"
+                 r"\s*<td[^>]*>([^<]+)")
 OLDER = re.compile(r'<a href="([^"]+)" hx-get="[^"]+" hx-target="#audit-rows" hx-swap="outerHTML" '
                    r'hx-push-url="true" rel="next">Older events</a>')
 
@@ -41,7 +42,7 @@ def events(app, auth, client):
 def actions_in(page):
     """Return the action column's words, in order."""
     section = page.split('<table class="rows audit">')[1].split("</table>")[0]
-    return [" ".join(row.split("</td>")[2].replace("<td>", "").split())
+    return [" ".join(re.sub(r"<td[^>]*>", "", row.split("</td>")[2]).split())
             for row in section.split("<tr>")[2:]]
 
 
