@@ -63,6 +63,13 @@ OFF_SCREEN = """() => {
   return found;
 }"""
 
+# Cells of a table of rows that a narrow screen would show without their column's name: each
+# names its column (data-label), but the buttons' cell (class "actions") and a message that
+# spans the row ("None in this range.").
+UNLABELLED = """() => [...document.querySelectorAll(
+    "table.rows td:not([data-label]):not(.actions):not([colspan])")]
+  .slice(0, 4).map((td) => `${td.closest("table").className}: ${td.innerText.slice(0, 40)}`)"""
+
 VIOLATIONS = """() => axe.run(document, {resultTypes: ["violations"]}).then(results =>
   results.violations.map(v => `${v.id} (${v.impact}): ${v.help}: ` +
                               v.nodes.slice(0, 4).map(n => n.target.join(" ")).join(", ")))"""
@@ -76,6 +83,11 @@ def sideways(page):
 def off_screen(page):
     """Return the shown controls that reach past the window's edges."""
     return page.evaluate(OFF_SCREEN)
+
+
+def unlabelled_cells(page):
+    """Return (a few of) the table cells that a phone would show without their column's name."""
+    return page.evaluate(UNLABELLED)
 
 
 def unusable_buttons(page):

@@ -1,5 +1,6 @@
 """Every screen at a desktop's 1366x800 and a phone's 390x844: nothing scrolls sideways,
-every control is on screen and usable, and axe-core finds no violation.
+every control is on screen and usable, every table cell names its column (a phone shows it
+as a card of labelled fields), and axe-core finds no violation.
 
 To check a new page, add a Screen to SCREENS.
 """
@@ -18,6 +19,7 @@ from tests.browser.screens import Screen
 from tests.browser.screens import accessibility_violations
 from tests.browser.screens import off_screen
 from tests.browser.screens import sideways
+from tests.browser.screens import unlabelled_cells
 from tests.browser.screens import unusable_buttons
 
 pytestmark = pytest.mark.browser
@@ -40,6 +42,13 @@ SCREENS = [
            buttons=("^Lock account$", "^Sign out alice’s session from Firefox on Linux, ",)),
     Screen("IP throttles", "/admin/ips",
            buttons=(r"^Lift the throttle on 2001:db8:4bad:7::\/64$",)),  # "\/": Playwright's parser
+    Screen("audit log", "/admin/audit", buttons=("^Filter$",)),
+    Screen("reports", "/admin/reports",
+           buttons=("^Resolve the report on alice’s sign-in of ",
+                    "^Resolve the report on bob.lee’s sign-in of ")),
+    Screen("policy", "/admin/policy", buttons=("^Replay$",)),
+    Screen("policy replayed", "/admin/policy?replay=1&LOCKOUT_MAX_FAILURES=2",
+           buttons=("^Replay$",)),
     Screen("page not found", "/nowhere"),
 ]
 
@@ -48,6 +57,7 @@ def assert_fits_and_passes(page: Page):
     """Check what every screen must pass, whatever it shows."""
     assert sideways(page) == []
     assert off_screen(page) == []
+    assert unlabelled_cells(page) == []
     assert unusable_buttons(page) == []
     assert accessibility_violations(page) == []
 

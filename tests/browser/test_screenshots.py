@@ -23,7 +23,11 @@ SHOTS = [("login", None, "/login", "Sign in"),
          ("sessions", "alice", "/account/sessions", "Signed in on"),
          ("history", "admin", "/admin/history", "Login history"),
          ("user", "admin", "/admin/users/bob.lee", "Lock state"),
-         ("users", "admin", "/admin/users", "Users")]
+         ("users", "admin", "/admin/users", "Users"),
+         ("audit", "admin", "/admin/audit", "Audit log"),
+         # The fragment scrolls to the replay's result, below the form.
+         ("policy", "admin", "/admin/policy?replay=1&LOCKOUT_MAX_FAILURES=2#replay-result",
+          "Replayed")]
 
 
 @pytest.fixture

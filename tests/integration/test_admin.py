@@ -226,8 +226,8 @@ def chart(client, query=""):
 
 def top_row(value, count, total):
     """The pattern of one row of a top list: the value's link, its count and its attempts."""
-    return re.compile(rf'">{re.escape(value)}</a></td>\s*<td class="num">{count}</td>'
-                      rf'<td class="num">{total}</td>')
+    return re.compile(rf'">{re.escape(value)}</a></td>\s*<td class="num"[^>]*>{count}</td>'
+                      rf'<td class="num"[^>]*>{total}</td>')
 
 
 def test_chart_shows_the_last_24_hours_by_default_successes_failures_and_top_lists(
@@ -243,7 +243,9 @@ def test_chart_shows_the_last_24_hours_by_default_successes_failures_and_top_lis
     assert "2 successes and 2 failures" in text
     # The numbers behind the chart, one row per bar, for screen readers and copying.
     assert '<table class="rows numbers" id="chart-numbers">' in text
-    assert '<tr><td>2026-11-28 11:00</td><td class="num">1</td><td class="num">1</td></tr>' in text
+    assert ('<tr><td data-label="Hour">2026-11-28 11:00</td>'
+            '<td class="num" data-label="Successes">1</td>'
+            '<td class="num" data-label="Failures">1</td></tr>') in text
     assert top_row("203.0.113.5", 2, 2).search(text)
     assert top_row("alice", 2, 3).search(text)  # "Alice" signed in: the same account name
     assert ">127.0.0.1</a>" not in text  # root's address: no failure, not a top source

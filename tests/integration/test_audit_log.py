@@ -42,7 +42,7 @@ def events(app, auth, client):
 def actions_in(page):
     """Return the action column's words, in order."""
     section = page.split('<table class="rows audit">')[1].split("</table>")[0]
-    return [" ".join(row.split("</td>")[2].replace("<td>", "").split())
+    return [" ".join(re.sub(r"<td[^>]*>", "", row.split("</td>")[2]).split())
             for row in section.split("<tr>")[2:]]
 
 

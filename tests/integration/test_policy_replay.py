@@ -251,8 +251,8 @@ def test_a_bad_candidate_or_range_is_one_line(database_url, args, message):
 
 def figure(page, label):
     """Return (in force, candidate) of one figure row of the replay table."""
-    match = re.search(rf'<th scope="row">{re.escape(label)}</th>\s*<td>([\d,]+)</td>'
-                      rf'<td>([\d,]+)</td>', page)
+    match = re.search(rf'<th scope="row">{re.escape(label)}</th>\s*<td[^>]*>([\d,]+)</td>'
+                      rf'<td[^>]*>([\d,]+)</td>', page)
     assert match, label
     return int(match[1]), int(match[2])
 
