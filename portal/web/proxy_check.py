@@ -14,6 +14,7 @@ warning appear: what is kept is a count, the fewest addresses and the socket add
 the request came from, never the header's text.
 """
 
+import ipaddress
 import logging
 import threading
 from collections import Counter
@@ -39,6 +40,13 @@ UNCHECKED = {"health.healthz", "static"}
 EXTENSION = "proxy_check"
 
 
+# Where a reverse proxy of one's own stands: loopback aside, the networks RFC 1918 and
+# RFC 4193 set aside for them (not Python's is_private, which counts the documentation
+# ranges too).
+OWN_NETWORKS = tuple(ipaddress.ip_network(block) for block in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+
+
 @dataclass(frozen=True)
 class Finding:
     """What processes with one PORTAL_TRUSTED_PROXIES saw of one header in the last hour."""
@@ -50,6 +58,18 @@ class Finding:
     peer: str
     last_seen: datetime
     current: bool  # True when this process runs with that setting
+
+    @property
+    def from_own_network(self):
+        """Return True when the latest such request came from a loopback or private address,
+        where a reverse proxy of one's own stands; from anywhere else, a client sent the
+        header itself, and its count of addresses is no advice at all."""
+        try:
+            address = ipaddress.ip_address(self.peer)
+        except ValueError:
+            return False
+        address = getattr(address, "ipv4_mapped", None) or address
+        return address.is_loopback or any(address in network for network in OWN_NETWORKS)
 
 
 class Tally:

@@ -81,6 +81,18 @@ def test_forged_header_text_is_never_shown_only_counted(app, client, admin):
     assert "(3 addresses or more;" in found and "PORTAL_TRUSTED_PROXIES=3" in found
 
 
+def test_a_header_from_a_public_address_gets_no_advice_to_trust_it(app, client, admin):
+    # A stranger reaching gunicorn directly picks the header's length: its count of
+    # addresses must not become the number the admin is told to trust.
+    app.test_client().post("/login", data={"username": "mallory", "password": "guess"},
+                           headers={"X-Forwarded-For": "10.0.0.1, 10.0.0.2, 10.0.0.3"},
+                           environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    found = warning(client)
+    assert "(3 addresses or more;" in found and "<code>203.0.113.9</code>" in found
+    assert "PORTAL_TRUSTED_PROXIES=3" not in found
+    assert "clients seem to reach the portal directly" in found
+
+
 def test_a_forwarded_header_warns_and_says_the_portal_reads_x_forwarded_for(app, client, admin):
     stranger_signs_in(app, {"Forwarded": "for=198.51.100.7;proto=https"})
     found = warning(client)
