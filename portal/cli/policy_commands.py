@@ -7,7 +7,6 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from portal import clock
 from portal.cli.terminal import OneLineGroup
 from portal.cli.terminal import OneLineUsageError
 from portal.cli.terminal import schema_ready
@@ -17,7 +16,6 @@ from portal.security import replay
 from portal.security.policy import Policy
 from portal.web.templating import duration
 
-DEFAULT_DAYS = 30
 LISTED = 20  # accounts named in the text output; --json names them all
 FIGURES = (("accounts locked", "accounts_locked"), ("locks", "locks"),
            ("refused unchecked", "refused"), ("owners refused", "owners_refused"),
@@ -43,7 +41,8 @@ def show_policy_command():
 @policy_group.command("replay")
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
               help="A policy setting of the candidate (repeatable), e.g. LOCKOUT_MAX_FAILURES=3.")
-@click.option("--since", metavar="DATE", help=f"Start (UTC; default {DEFAULT_DAYS} days ago).")
+@click.option("--since", metavar="DATE",
+              help=f"Start (UTC; default {replay.DEFAULT_DAYS} days before the end).")
 @click.option("--until", metavar="DATE", help="End, exclusive; a bare date includes that day "
                                                "(UTC; default now).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -65,19 +64,13 @@ def replay_policy_command(assignments, since, until, as_json):
 
 def time_range(since, until):
     """Return (since, until) from the options, or stop in one line."""
-    end = parsed_time("--until", until, end_of_day=True) if until else clock.now()
-    start = parsed_time("--since", since) if since else end - timedelta(days=DEFAULT_DAYS)
-    if start >= end:
-        raise OneLineUsageError("--since must be before --until.")
-    return start, end
-
-
-def parsed_time(option, text, end_of_day=False):
-    """Return an option's ISO 8601 date or time as naive UTC, or stop in one line."""
     try:
-        return queries.parse_time(option, text, end_of_day)
-    except queries.BadFilter:
-        raise OneLineUsageError(f"{option} must be an ISO 8601 date or time "
+        return replay.period(since or "", until or "")
+    except queries.BadFilter as bad:
+        if bad.field == "range":
+            raise OneLineUsageError("--since must be before --until.") from None
+        text = since if bad.field == "since" else until
+        raise OneLineUsageError(f"--{bad.field} must be an ISO 8601 date or time "
                                 f"(2026-11-01 or 2026-11-01T08:00Z), got {text!r}.") from None
 
 

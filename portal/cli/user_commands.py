@@ -127,7 +127,7 @@ def existing_user(name):
 def list_users_command():
     """List users, tab-separated under a header: name, role, lock state, created."""
     click.echo("NAME\tROLE\tSTATE\tCREATED")
-    for user in lock_states.user_rows(limit=None):
+    for user in lock_states.user_rows():
         role = "admin" if user.is_admin else "user"
         click.echo(f"{user.username}\t{role}\t{describe_state(user.state)}\t"
                    f"{user.created_at:%Y-%m-%d %H:%M} UTC")

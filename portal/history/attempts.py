@@ -26,7 +26,7 @@ LOCKED, THROTTLED = "locked", "throttled"
 ERROR = "error"
 OUTCOMES = (SUCCESS, FAILURE)
 # The budget an attempt counted against: its account's for unknown clients, or the known
-# device's it came from (which device is not recorded: the history holds no device ids).
+# device's it came from (which device: the `device` column's hash, not the id itself).
 UNKNOWN_CLIENTS, KNOWN_DEVICE = "unknown", "device"
 REASONS = (OK, BAD_PASSWORD, UNKNOWN_USER, LOCKED, THROTTLED, ERROR)
 

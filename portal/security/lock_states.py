@@ -7,7 +7,6 @@ from datetime import timedelta
 from flask import current_app
 
 from portal import clock
-from portal.accounts import users
 from portal.accounts.users import AdminLock
 from portal.history import activity
 from portal.history import attempts
@@ -39,12 +38,9 @@ def state_of(user):
                           flagged_at)
 
 
-def user_rows(search="", limit=None):
-    """Return the UserRows matching `search` by name (at most `limit`; None: all), by name."""
-    query = User.select(*LIST_COLUMNS).order_by(User.username).limit(limit)
-    if search:
-        query = query.where(User.username.contains(users.normalize_username(search)))
-    return with_states(list(query.tuples()))
+def user_rows():
+    """Return the UserRow of every account, by name (the CLI's `users list`)."""
+    return with_states(list(User.select(*LIST_COLUMNS).order_by(User.username).tuples()))
 
 
 def row_for(user_id):

@@ -22,7 +22,10 @@ no device known. What cannot be replayed, and how it is counted:
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
+from datetime import timedelta
 
+from portal import clock
+from portal.history import queries
 from portal.history import timeline
 from portal.history.attempts import SUCCESS
 from portal.models import UNKNOWN_DEVICE
@@ -33,6 +36,7 @@ CHECKED_REASONS = {"ok", "bad_password", "unknown_user"}
 # How many attempts pass between sweeps of the counters a policy has forgotten anyway.
 SWEEP_EVERY = 50_000
 IP_CACHE_SIZE = 100_000
+DEFAULT_DAYS = 30  # a replay's period when none is given: about last month
 
 EMPTY_BUDGET = policy.Budget()
 EMPTY_WINDOW = policy.IpWindow()
@@ -169,6 +173,22 @@ class Comparison:
         """Return (locked only under the candidate, locked only under the current), sorted."""
         current, candidate = self.current.accounts_locked, self.candidate.accounts_locked
         return sorted(candidate - current), sorted(current - candidate)
+
+
+def period(since_text, until_text):
+    """Return (since, until) of a replay from texts as typed (defaults: the last
+    DEFAULT_DAYS days to now; a bare until date includes that day).
+
+    Raise BadFilter naming "since" or "until" for text that is no time, or "range"
+    when since is not before until.
+    """
+    until = (queries.parse_time("until", until_text, end_of_day=True) if until_text.strip()
+             else clock.now())
+    since = (queries.parse_time("since", since_text) if since_text.strip()
+             else until - timedelta(days=DEFAULT_DAYS))
+    if since >= until:
+        raise queries.BadFilter("range")
+    return since, until
 
 
 def compare(current_rules, candidate_rules, since, until, limit=None):

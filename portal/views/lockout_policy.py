@@ -1,13 +1,10 @@
 """The admin's policy page: the lockout policy in force, and a replay under a candidate."""
 
-from datetime import timedelta
-
 from flask import Blueprint
 from flask import current_app
 from flask import make_response
 from flask import request
 
-from portal import clock
 from portal.config import SETTINGS
 from portal.history import queries
 from portal.security import candidates
@@ -18,7 +15,6 @@ from portal.web.htmx import render_page_or_partial
 
 bp = Blueprint("policy", __name__, url_prefix="/admin")
 
-DEFAULT_DAYS = 30
 # A page waits for its replay: past this many attempts it stops and says where (the CLI
 # replays any range).
 PAGE_LIMIT = 300_000
@@ -39,7 +35,7 @@ def policy_page():
                    if form[name].strip() != candidates.shown(in_force[name])}
         try:
             _, candidate = candidates.changed(current_app.config, changes)
-            since, until = time_range(since_text, until_text)
+            since, until = replay.period(since_text, until_text)
             comparison = replay.compare(Policy.from_config(current_app.config), candidate,
                                         since, until, limit=PAGE_LIMIT)
         except candidates.BadCandidate as bad:
@@ -51,20 +47,5 @@ def policy_page():
         rules=Policy.from_config(current_app.config), in_force=in_force, settings=SETTINGS,
         form=form, since=since_text, until=until_text, comparison=comparison, changes=changes,
         bad_setting=bad_setting, bad_field=bad_field, limit=PAGE_LIMIT,
-        default_days=DEFAULT_DAYS)
+        default_days=replay.DEFAULT_DAYS)
     return make_response(page, 400 if bad_setting or bad_field else 200)
-
-
-def time_range(since_text, until_text):
-    """Return (since, until) from the form (defaults: the last DEFAULT_DAYS days).
-
-    Raise BadFilter naming the field that is no time, or "range" when since is not
-    before until.
-    """
-    until = (queries.parse_time("until", until_text, end_of_day=True) if until_text.strip()
-             else clock.now())
-    since = (queries.parse_time("since", since_text) if since_text.strip()
-             else until - timedelta(days=DEFAULT_DAYS))
-    if since >= until:
-        raise queries.BadFilter("range")
-    return since, until
