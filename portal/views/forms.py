@@ -129,6 +129,8 @@ class ResolveForm(FlaskForm):
         if not super().validate(extra_validators):
             return False
         note = (self.note.data or "").strip()
-        if not note or len(note) > LOCK_REASON_MAX:
+        if not note:
             self.note.errors = ["required"]
+        elif len(note) > LOCK_REASON_MAX:
+            self.note.errors = ["too_long"]
         return not self.note.errors

@@ -35,6 +35,9 @@ def test_a_report_is_queued_counted_and_resolved_with_a_note(app, auth, client, 
     assert f'id="report-{reported}"' in queue and '<a href="/admin/users/alice">alice</a>' in queue
     response = client.post(f"/admin/reports/{reported}/resolve", data={"note": "   "})
     assert response.status_code == 400 and "Write a note" in response.get_data(as_text=True)
+    response = client.post(f"/admin/reports/{reported}/resolve", data={"note": "x" * 501})
+    assert response.status_code == 400
+    assert "A note is at most 500 characters." in response.get_data(as_text=True)
     response = client.post(f"/admin/reports/{reported}/resolve",
                            data={"note": "Password reset; it was her phone after all"})
     assert response.status_code == 302 and response.headers["Location"] == "/admin/reports"
