@@ -70,8 +70,9 @@ def time_range(since, until):
         if bad.field == "range":
             raise OneLineUsageError("--since must be before --until.") from None
         text = since if bad.field == "since" else until
-        raise OneLineUsageError(f"--{bad.field} must be an ISO 8601 date or time "
-                                f"(2026-11-01 or 2026-11-01T08:00Z), got {text!r}.") from None
+        raise OneLineUsageError(f"--{bad.field} must be an ISO 8601 date or time before "
+                                f"9999-12-31 (2026-11-01 or 2026-11-01T08:00Z), got {text!r}.") \
+            from None
 
 
 def print_comparison(comparison, changes, settings):

@@ -239,6 +239,7 @@ def test_policy_show_prints_the_settings_in_force(app, database_url):
     (["--set", "nothing"], "--set: give NAME=VALUE"),
     (["--set", "IP_WINDOW=60", "--set", "IP_WINDOW=90"], "IP_WINDOW is set twice"),
     (["--since", "last week"], "--since must be an ISO 8601 date or time"),
+    (["--until", "9999-12-31"], "--until must be an ISO 8601 date or time before 9999-12-31"),
     (["--since", "2026-11-02", "--until", "2026-11-01"], "--since must be before --until"),
 ])
 def test_a_bad_candidate_or_range_is_one_line(database_url, args, message):
