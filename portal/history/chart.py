@@ -237,15 +237,17 @@ def add_counted(bars, span, scope, allowed):
              .where(AttemptCount.kind == kind, in_span(AttemptCount.hour, span),
                     AttemptCount.reason.in_(reasons)))
     if scope.kind != counts.ALL:
-        query = by_key(query.where(key_in(scope.low, scope.high)))
+        query = in_keys(query, kind, span, scope.low, scope.high)
     for hour, reason, count in query.group_by(AttemptCount.hour, AttemptCount.reason).tuples():
         add_to_bar(bars, span, as_time(hour), reason, int(count))
 
 
 KEY_INDEX = "attemptcount_kind_key_hour"  # models.AttemptCount's (kind, key, hour)
+HOUR_INDEX = "sqlite_autoindex_attempt_counts_1"  # SQLite's of its primary key (kind, hour, ...)
+PROBE = 4096  # rows counted, at most, to tell which index reads fewer
 
 
-def by_key(query):
+def by_key(query, index=KEY_INDEX):
     """Return a query of the counts of a few keys, reading the keys' index on SQLite too.
 
     Without statistics SQLite walks the primary key (kind, hour, ...), every key's hours
@@ -254,7 +256,31 @@ def by_key(query):
     """
     if db.is_postgresql():
         return query
-    return query.from_(SQL(f'"{AttemptCount._meta.table_name}" AS "t1" INDEXED BY "{KEY_INDEX}"'))
+    return query.from_(SQL(f'"{AttemptCount._meta.table_name}" AS "t1" INDEXED BY "{index}"'))
+
+
+def in_keys(query, kind, span, low, high):
+    """Return a query of one kind's counts narrowed to a key range, by the index that reads fewer.
+
+    The keys' index reads every hour of the range's keys, the primary key every key of the
+    span's hours: a busy block (or name prefix) over a day or two has far more of the
+    former. So when both hold more than PROBE rows, the span's hours are walked for an
+    hourly span and the keys for a daily one (whose span is the longer).
+    """
+    query = query.where(key_in(low, high))
+    if low == high or db.is_postgresql():
+        return by_key(query)
+    of_kind = AttemptCount.kind == kind
+    keyed = rows_at_most(of_kind, key_in(low, high))
+    timed = rows_at_most(of_kind, in_span(AttemptCount.hour, span))
+    if timed < keyed or (timed == keyed == PROBE and span.unit == HOUR):
+        return by_key(query, HOUR_INDEX)
+    return by_key(query)
+
+
+def rows_at_most(*where):
+    """Return how many counts match, up to PROBE (read from an index)."""
+    return AttemptCount.select(SQL("1")).where(*where).limit(PROBE).count()
 
 
 def key_in(low, high):
@@ -365,8 +391,8 @@ def counted_top(span, kind, keys, allowed, scope):
     if reasons:
         cells = key_counts(span, kind, reasons, by_successes)
         if keys or span.unit == HOUR:  # a block's keys, or a few hours': sum them all
-            found = summed(key_counts(span, kind, reasons, by_successes, keyed=True)
-                           .where(key_in(*keys)) if keys else cells, by_successes, TOP)
+            found = summed(key_counts(span, kind, reasons, by_successes, keys=keys)
+                           if keys else cells, by_successes, TOP)
         else:
             found = bounded_top(key_counts(span, kind, reasons, by_successes, keyed=True),
                                 kind, by_successes)
@@ -380,10 +406,11 @@ def counted_top(span, kind, keys, allowed, scope):
     return ranked(found, kind)
 
 
-def key_counts(span, kind, reasons, by_successes, keyed=False):
+def key_counts(span, kind, reasons, by_successes, keyed=False, keys=None):
     """Return the query of (key, ranked count, attempts) over the span, grouped by key.
 
-    keyed: for a few keys, which a condition on the key adds (see by_key).
+    keyed: for a few keys, which a condition on the key adds (see by_key); keys: a
+    (low, high) range of keys (see in_keys).
     """
     cell_kind = kind if span.unit == HOUR else counts.DAILY[kind]
     ranked_count = fn.SUM(Case(None, [(AttemptCount.reason == attempts.OK,
@@ -394,6 +421,8 @@ def key_counts(span, kind, reasons, by_successes, keyed=False):
              .where(AttemptCount.kind == cell_kind, in_span(AttemptCount.hour, span),
                     AttemptCount.reason.in_(reasons))
              .group_by(AttemptCount.key))
+    if keys:
+        return in_keys(query, cell_kind, span, *keys)
     return by_key(query) if keyed else query
 
 

@@ -12,6 +12,7 @@ import pytest
 from portal import clock
 from portal import db
 from portal.history import attempts
+from portal.history import chart as history_chart
 from portal.history import paging
 from portal.history import queries
 from portal.models import LoginAttempt
@@ -279,6 +280,19 @@ def test_chart_follows_the_filter(client, sample):
     assert "Counted from the newest 5,000 attempts" in text  # the accounts one block tried
     text = chart(client, "since=2026-10-01&reason=throttled")
     assert "0 successes and 1 failure" in text and top_row("203.0.114.1", 1, 1).search(text)
+
+
+@pytest.mark.parametrize("probe", [1, history_chart.PROBE])
+@pytest.mark.parametrize("since", ["2026-11-27", "2026-11-20"])  # by the hour, by the day
+def test_chart_of_a_block_counts_the_same_whichever_index_reads_it(
+        app, client, sample, monkeypatch, probe, since):
+    # PROBE 1: every block looks busy, and an hourly span is walked by its hours.
+    monkeypatch.setattr(history_chart, "PROBE", probe)
+    add(app, (61, "dave", "bad_password", "203.0.113.5", "x"))
+    text = chart(client, f"since={since}&ip=203.0.113.0/24")
+    assert "0 successes and 3 failures" in text
+    assert top_row("203.0.113.5", 2, 2).search(text) and top_row("203.0.113.9", 1, 1).search(text)
+    assert ">198.51.100.7</a>" not in text and ">203.0.114.1</a>" not in text
 
 
 @pytest.mark.parametrize("query", ["q=curl", "user=carol&ip=2001:db8::1"])
