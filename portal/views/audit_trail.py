@@ -1,19 +1,17 @@
 """The admin's global audit log: every admin and policy action, filtered, paged, as CSV."""
 
 from flask import Blueprint
-from flask import Response
 from flask import abort
 from flask import make_response
 from flask import request
-from flask import stream_with_context
 from flask import url_for
 
-from portal import clock
 from portal.security import audit
 from portal.security import audit_log
 from portal.security.audit_log import BadFilter
 from portal.security.audit_log import Filters
 from portal.sessions.current_user import admin_required
+from portal.web.downloads import csv_download
 from portal.web.htmx import push_url
 from portal.web.htmx import render_page_or_partial
 
@@ -47,6 +45,4 @@ def audit_csv():
         audit_log.conditions(filters)
     except BadFilter:
         abort(400)
-    name = f"audit-log-{clock.now():%Y%m%d-%H%M%S}.csv"
-    return Response(stream_with_context(audit_log.csv_chunks(filters)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return csv_download("audit-log", audit_log.csv_chunks(filters))

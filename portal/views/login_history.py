@@ -1,15 +1,12 @@
 """The admin's login history: filterable rows (htmx partials), the CSV export, the chart."""
 
 from flask import Blueprint
-from flask import Response
 from flask import abort
 from flask import make_response
 from flask import render_template
 from flask import request
-from flask import stream_with_context
 from flask import url_for
 
-from portal import clock
 from portal.history import alarms
 from portal.history import attempts
 from portal.history import chart
@@ -18,6 +15,7 @@ from portal.history import paging
 from portal.history import queries
 from portal.history.queries import Filters
 from portal.sessions.current_user import admin_required
+from portal.web.downloads import csv_download
 from portal.web.htmx import is_htmx
 from portal.web.htmx import is_typing
 from portal.web.htmx import push_url
@@ -88,10 +86,7 @@ def history_csv():
         queries.conditions(filters)
     except queries.BadFilter:
         abort(400)
-    name = f"login-history-{clock.now():%Y%m%d-%H%M%S}.csv"
-    return Response(stream_with_context(export.csv_chunks(paging.all_rows(filters))),
-                    mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return csv_download("login-history", export.csv_chunks(paging.all_rows(filters)))
 
 
 @bp.get("/history/chart")
