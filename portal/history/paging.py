@@ -4,6 +4,7 @@ A page continues from an (at, id) cursor, older or newer, so it costs the same a
 as at row 5,000,000: the filters' conditions (history.queries) and one query.
 """
 
+import functools
 import re
 from collections import namedtuple
 from datetime import datetime
@@ -19,8 +20,8 @@ from portal.models import User
 PAGE_SIZE = 50
 EXPORT_BATCH = 2000
 MAX_ID = 2**63 - 1
-CURSOR = re.compile(r"^(\d{8}T\d{6}\.\d{6})-(\d{1,19})$")
 CURSOR_TIME = "%Y%m%dT%H%M%S.%f"
+ATTEMPT_ID = r"\d{1,19}"
 
 # A history row: plain values with attribute access, the cheapest rows for Jinja to read.
 # (Peewee's .namedtuples() would build this class anew for every query.)
@@ -95,15 +96,32 @@ def all_rows(filters):
 
 def make_cursor(row):
     """Return the opaque cursor that continues a page after (or before) this row."""
-    return f"{row.at.strftime(CURSOR_TIME)}-{row.id}"
+    return encode(row.at, row.id)
 
 
 def parse_cursor(cursor, field):
     """Return (time, id) from a cursor, or raise BadFilter naming the field it came in."""
-    match = CURSOR.match(cursor)
-    if not match or int(match[2]) > MAX_ID:
+    moment, key = decode(cursor, field, ATTEMPT_ID)
+    if int(key) > MAX_ID:
         raise BadFilter(field)
+    return moment, int(key)
+
+
+def encode(moment, key):
+    """Return the cursor of a (time, key) position: every keyset page's cursor looks so."""
+    return f"{moment.strftime(CURSOR_TIME)}-{key}"
+
+
+@functools.lru_cache(maxsize=8)
+def cursor_pattern(key_pattern):
+    """Return the compiled pattern of a cursor whose key matches `key_pattern`."""
+    return re.compile(rf"^(\d{{8}}T\d{{6}}\.\d{{6}})-({key_pattern})$")
+
+
+def decode(cursor, field, key_pattern):
+    """Return (time, key text) of a cursor made by encode(), or raise BadFilter(field)."""
+    match = cursor_pattern(key_pattern).match(cursor)
     try:
-        return datetime.strptime(match[1], CURSOR_TIME), int(match[2])
-    except ValueError:  # a well-formed but impossible date, e.g. month 13
+        return datetime.strptime(match[1], CURSOR_TIME), match[2]
+    except (TypeError, ValueError):  # no match, or a well-formed but impossible date
         raise BadFilter(field) from None

@@ -6,14 +6,13 @@ columns. The open ones have an index of their own (0016), so the admins' navigat
 counts them on every page without reading the sessions table.
 """
 
-import re
 from collections import namedtuple
-from datetime import datetime
 
 from peewee import Tuple
 
 from portal import clock
 from portal.db import database
+from portal.history import paging
 from portal.models import LOCK_REASON_MAX
 from portal.models import Session
 from portal.models import User
@@ -22,8 +21,7 @@ from portal.security import audit
 
 PAGE_SIZE = 50
 STATUSES = ("open", "resolved", "all")
-CURSOR = re.compile(r"^(\d{8}T\d{6}\.\d{6})-([0-9a-f]{32})$")
-CURSOR_TIME = "%Y%m%dT%H%M%S.%f"
+SESSION_ID = r"[0-9a-f]{32}"
 
 # A report as the queue lists it: plain values.
 Report = namedtuple("Report", ["id", "reported_at", "created_at", "ip", "user_agent",
@@ -45,16 +43,15 @@ class BadCursor(ValueError):
 
 
 def make_cursor(report):
-    """Return the cursor that continues the queue after this Report."""
-    return f"{report.reported_at.strftime(CURSOR_TIME)}-{report.id}"
+    """Return the cursor that continues the queue after this Report (history.paging's form)."""
+    return paging.encode(report.reported_at, report.id)
 
 
 def parse_cursor(text):
     """Return (reported_at, id) of a cursor, or raise BadCursor."""
-    match = CURSOR.match(text)
     try:
-        return datetime.strptime(match[1], CURSOR_TIME), match[2]
-    except (TypeError, ValueError):  # no match, or an impossible date
+        return paging.decode(text, "before", SESSION_ID)
+    except paging.BadFilter:
         raise BadCursor(text) from None
 
 
