@@ -24,7 +24,7 @@ PAGE_LIMIT = 300_000
 @admin_required
 def policy_page():
     """Show the policy in force; with `replay` in the query, replay it against the form's."""
-    in_force = candidates.in_force(current_app.config)
+    in_force, rules = candidates.in_force(current_app.config), Policy.from_config(current_app.config)
     form = {name: request.args.get(name, candidates.shown(value))
             for name, value in in_force.items()}
     until_text = request.args.get("until", "")
@@ -36,15 +36,14 @@ def policy_page():
         try:
             _, candidate = candidates.changed(current_app.config, changes)
             since, until = replay.period(since_text, until_text)
-            comparison = replay.compare(Policy.from_config(current_app.config), candidate,
-                                        since, until, limit=PAGE_LIMIT)
+            comparison = replay.compare(rules, candidate, since, until, limit=PAGE_LIMIT)
         except candidates.BadCandidate as bad:
             bad_setting = bad
         except queries.BadFilter as bad:
             bad_field = bad.field
     page = render_page_or_partial(
         "admin/policy.html", "partials/admin/_policy_replay.html",
-        rules=Policy.from_config(current_app.config), in_force=in_force, settings=SETTINGS,
+        rules=rules, in_force=in_force, settings=SETTINGS,
         form=form, since=since_text, until=until_text, comparison=comparison, changes=changes,
         bad_setting=bad_setting, bad_field=bad_field, limit=PAGE_LIMIT,
         default_days=replay.DEFAULT_DAYS)
