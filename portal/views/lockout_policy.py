@@ -24,7 +24,8 @@ PAGE_LIMIT = 300_000
 @admin_required
 def policy_page():
     """Show the policy in force; with `replay` in the query, replay it against the form's."""
-    in_force, rules = candidates.in_force(current_app.config), Policy.from_config(current_app.config)
+    in_force = candidates.in_force(current_app.config)
+    rules = Policy.from_config(current_app.config)
     form = {name: request.args.get(name, candidates.shown(value))
             for name, value in in_force.items()}
     until_text = request.args.get("until", "")
