@@ -64,12 +64,23 @@ def shard(attempt_id):
     return str(attempt_id % SHARDS)
 
 
+# The rows that count one attempt: (kind, which of its times, which of its keys), in kind
+# order, so that two settlements lock the rows they share in the same order.
+CELLS = ((ALL, "hour", "shard"), (DAY, "day", "shard"), (USER, "hour", "user_key"),
+         (IP, "hour", "ip_key"), (NET, "hour", "net_key"), (USER_DAY, "day", "user_key"),
+         (IP_DAY, "day", "ip_key"))
+
+
+def cell_values(attempt_id, at, username_key, ip_key):
+    """Return an attempt's times and keys, by the names CELLS gives them."""
+    return {"hour": hour_of(at), "day": day_of(at), "shard": shard(attempt_id),
+            "user_key": username_key, "ip_key": ip_key, "net_key": net_key(ip_key)}
+
+
 def cells(attempt_id, at, username_key, ip_key):
     """Return the (kind, hour, key) rows that count one attempt."""
-    hour, day = hour_of(at), day_of(at)
-    return [(ALL, hour, shard(attempt_id)), (DAY, day, shard(attempt_id)),
-            (USER, hour, username_key), (IP, hour, ip_key), (NET, hour, net_key(ip_key)),
-            (USER_DAY, day, username_key), (IP_DAY, day, ip_key)]
+    values = cell_values(attempt_id, at, username_key, ip_key)
+    return [(kind, values[time], values[key]) for kind, time, key in CELLS]
 
 
 def totalled(rows):
@@ -89,14 +100,10 @@ def added(rows):
                          update={AttemptCount.count: AttemptCount.count + EXCLUDED.count}))
 
 
-# Every settlement runs it: compiled once (portal.db.CompiledQuery). Its rows go in kind
-# order, so two settlements lock the rows they share in the same order.
+# Every settlement runs it: compiled once (portal.db.CompiledQuery).
 COUNT_SETTLED = CompiledQuery(lambda: added([
-    {"kind": kind, "hour": arg(hour), "reason": arg("reason"), "key": arg(key), "count": 1}
-    for kind, hour, key in [(ALL, "hour", "shard"), (DAY, "day", "shard"),
-                            (USER, "hour", "user_key"), (IP, "hour", "ip_key"),
-                            (NET, "hour", "net_key"), (USER_DAY, "day", "user_key"),
-                            (IP_DAY, "day", "ip_key")]]))
+    {"kind": kind, "hour": arg(time), "reason": arg("reason"), "key": arg(key), "count": 1}
+    for kind, time, key in CELLS]))
 TOTAL_SETTLED = CompiledQuery(lambda: totalled([
     {"kind": kind, "key": arg(key), "failures": arg("failures"), "successes": arg("successes")}
     for kind, key in [(USER, "user_key"), (IP, "ip_key")]]))
@@ -106,9 +113,7 @@ def count_settled(attempt_id, at, username_key, ip_key, reason):
     """Count one attempt with its settled reason (in the transaction that settles it)."""
     if reason == ERROR:
         return
-    COUNT_SETTLED.run(hour=hour_of(at), day=day_of(at), shard=shard(attempt_id),
-                      user_key=username_key, ip_key=ip_key, net_key=net_key(ip_key),
-                      reason=reason)
+    COUNT_SETTLED.run(**cell_values(attempt_id, at, username_key, ip_key), reason=reason)
     success = int(reason == OK)
     TOTAL_SETTLED.run(user_key=username_key, ip_key=ip_key, failures=1 - success,
                       successes=success)
