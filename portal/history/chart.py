@@ -389,17 +389,14 @@ def counted_top(span, kind, keys, allowed, scope):
     reasons = counted_reasons(allowed)
     found = {}
     if reasons:
-        cells = key_counts(span, kind, reasons, by_successes)
         if keys or span.unit == HOUR:  # a block's keys, or a few hours': sum them all
-            found = summed(key_counts(span, kind, reasons, by_successes, keys=keys)
-                           if keys else cells, by_successes, TOP)
+            found = summed(key_counts(span, kind, reasons, by_successes, keys=keys), TOP)
         else:
             found = bounded_top(key_counts(span, kind, reasons, by_successes, keyed=True),
                                 kind, by_successes)
         if errors:
             keyed = key_counts(span, kind, reasons, by_successes, keyed=True)
-            found.update(summed(keyed.where(AttemptCount.key.in_(sorted(errors))),
-                                by_successes))
+            found.update(summed(keyed.where(AttemptCount.key.in_(sorted(errors)))))
     for key, count in errors.items():
         ranked_count, total = found.get(key, (0, 0))
         found[key] = (ranked_count + count, total + count)
@@ -426,7 +423,7 @@ def key_counts(span, kind, reasons, by_successes, keyed=False, keys=None):
     return by_key(query) if keyed else query
 
 
-def summed(query, by_successes, limit=None):
+def summed(query, limit=None):
     """Return {key: (ranked count, attempts)} of a key_counts query, the best `limit` if given."""
     if limit:
         query = query.order_by(SQL("ranked").desc(), SQL("total").desc(),
@@ -448,8 +445,7 @@ def bounded_top(keyed, kind, by_successes):
                      .tuples())
         if not batch:
             break
-        found.update(summed(keyed.where(AttemptCount.key.in_([key for key, _ in batch])),
-                            by_successes))
+        found.update(summed(keyed.where(AttemptCount.key.in_([key for key, _ in batch]))))
         best = sorted((count for count, _ in found.values()), reverse=True)
         offset += BATCH
         # Every key after this batch has a total, hence a count, of at most its last one's.

@@ -11,8 +11,10 @@ the `error` rows are exactly the attempts, whatever stops a request.
 The counts of all attempts are split over SHARDS rows per hour and day (by the
 attempt's id): one row for every sign-in would make parallel sign-ins wait for each
 other's commit under its row lock.
-An account's or address's rows are locked by its own attempts only, whose settlements
-already wait for each other on the account's and the address's rows.
+An account name's, address's and network's rows are not split: the settlements of one
+name or one address (or of one /24: every address behind one carrier NAT, say) wait for
+each other on them until each commits; an address in IP_ALLOWLIST, which has no IP
+window, meets that here first.
 """
 
 from collections import Counter
@@ -28,14 +30,15 @@ from portal.db import is_postgresql
 from portal.models import AttemptCount
 from portal.models import AttemptTotal
 from portal.models import LoginAttempt
+from portal.web import ipaddr
 
 SHARDS = 8
 ALL, DAY, USER, IP, NET = "all", "day", "user", "ip", "net"
 USER_DAY, IP_DAY = "uday", "iday"
 DAILY = {ALL: DAY, USER: USER_DAY, IP: IP_DAY}  # the per-day kind of an hourly one
-IPV4_MAPPED = "00000000000000000000ffff"  # the first 12 bytes of an IPv4 key (web.ipaddr)
-KEY_LENGTH = 32
-IPV4_NET_KEPT = 30  # hex digits kept of an IPv4 key: its /24
+IPV4_MAPPED = ipaddr.MAPPED_PREFIX  # how an IPv4 address's key starts
+KEY_LENGTH = ipaddr.KEY_LENGTH
+IPV4_NET_KEPT = ipaddr.IPV4_NETWORK_DIGITS  # hex digits kept of an IPv4 key: its /24
 IPV6_NET_KEPT = 16  # of an IPv6 key: its /64, the unit the IP throttle counts
 CONFLICT = [AttemptCount.kind, AttemptCount.hour, AttemptCount.reason, AttemptCount.key]
 ERROR, OK = "error", "ok"  # as history.attempts names them (which imports this module)
@@ -85,19 +88,26 @@ def cells(attempt_id, at, username_key, ip_key):
 
 def totalled(rows):
     """Return an upsert adding {"kind", "key", "failures", "successes"} rows to the totals."""
-    return (AttemptTotal.insert_many(rows)
-            .on_conflict(conflict_target=[AttemptTotal.kind, AttemptTotal.key],
-                         update={AttemptTotal.failures: AttemptTotal.failures
-                                 + EXCLUDED.failures,
-                                 AttemptTotal.successes: AttemptTotal.successes
-                                 + EXCLUDED.successes}))
+    return adding_to_totals(AttemptTotal.insert_many(rows))
 
 
 def added(rows):
     """Return an upsert adding {"kind", "hour", "reason", "key", "count"} rows to the counts."""
-    return (AttemptCount.insert_many(rows)
-            .on_conflict(conflict_target=CONFLICT,
-                         update={AttemptCount.count: AttemptCount.count + EXCLUDED.count}))
+    return adding_to_counts(AttemptCount.insert_many(rows))
+
+
+def adding_to_counts(insert):
+    """Return an insert into attempt_counts that adds to the rows already there."""
+    return insert.on_conflict(conflict_target=CONFLICT,
+                              update={AttemptCount.count: AttemptCount.count + EXCLUDED.count})
+
+
+def adding_to_totals(insert):
+    """Return an insert into attempt_totals that adds to the rows already there."""
+    return insert.on_conflict(
+        conflict_target=[AttemptTotal.kind, AttemptTotal.key],
+        update={AttemptTotal.failures: AttemptTotal.failures + EXCLUDED.failures,
+                AttemptTotal.successes: AttemptTotal.successes + EXCLUDED.successes})
 
 
 # Every settlement runs it: compiled once (portal.db.CompiledQuery).
@@ -173,51 +183,40 @@ def forget(start, end):
     AttemptCount.delete().where(in_range).execute()
 
 
-KINDS = [(ALL, "hour", "shard"), (DAY, "day", "shard"), (USER, "hour", "user"),
-         (IP, "hour", "ip"), (NET, "hour", "net"), (USER_DAY, "day", "user"),
-         (IP_DAY, "day", "ip")]
-
-
 def count_attempts(*where):
     """Add the settled attempts matching `where` to the counts, one statement per kind.
 
     For attempts loaded in bulk (seed-demo), which no settlement counted.
     """
     settled = [LoginAttempt.reason != ERROR, *where]
-    for kind, hour, key in KINDS:
+    for kind, hour, key in CELLS:
         hour_sql, key_sql = expression(hour), expression(key)
         query = (LoginAttempt
                  .select(SQL(f"'{kind}'"), hour_sql, LoginAttempt.reason, key_sql,
                          SQL("COUNT(*)"))
                  .where(*settled).group_by(hour_sql, LoginAttempt.reason, key_sql))
-        (AttemptCount.insert_from(query, [AttemptCount.kind, AttemptCount.hour,
-                                          AttemptCount.reason, AttemptCount.key,
-                                          AttemptCount.count])
-         .on_conflict(conflict_target=CONFLICT,
-                      update={AttemptCount.count: AttemptCount.count + EXCLUDED.count})
-         .execute())
+        adding_to_counts(AttemptCount.insert_from(query, [
+            AttemptCount.kind, AttemptCount.hour, AttemptCount.reason, AttemptCount.key,
+            AttemptCount.count])).execute()
     success = SQL(f"SUM(CASE WHEN reason = '{OK}' THEN 1 ELSE 0 END)")
     failure = SQL(f"SUM(CASE WHEN reason = '{OK}' THEN 0 ELSE 1 END)")
-    for kind, key in ((USER, "user"), (IP, "ip")):
+    for kind, key in ((USER, "user_key"), (IP, "ip_key")):
         key_sql = expression(key)
         query = (LoginAttempt.select(SQL(f"'{kind}'"), key_sql, failure, success)
                  .where(*settled).group_by(key_sql))
-        (AttemptTotal.insert_from(query, [AttemptTotal.kind, AttemptTotal.key,
-                                          AttemptTotal.failures, AttemptTotal.successes])
-         .on_conflict(conflict_target=[AttemptTotal.kind, AttemptTotal.key],
-                      update={AttemptTotal.failures: AttemptTotal.failures + EXCLUDED.failures,
-                              AttemptTotal.successes: AttemptTotal.successes
-                              + EXCLUDED.successes})
-         .execute())
+        adding_to_totals(AttemptTotal.insert_from(query, [
+            AttemptTotal.kind, AttemptTotal.key, AttemptTotal.failures,
+            AttemptTotal.successes])).execute()
 
 
 def expression(name):
-    """Return the SQL of an attempt's hour, day, shard, user, ip or net key, as cells() has it."""
-    if name == "user":
+    """Return the SQL of an attempt's value named as in CELLS (hour, day, shard, user_key,
+    ip_key, net_key), as cell_values() has it."""
+    if name == "user_key":
         return LoginAttempt.username_key
-    if name == "ip":
+    if name == "ip_key":
         return LoginAttempt.ip_key
-    if name == "net":
+    if name == "net_key":
         # Literals, no parameters: PostgreSQL must see the GROUP BY repeat the same expression.
         return SQL(f"CASE WHEN ip_key = '' THEN '' "
                    f"WHEN substr(ip_key, 1, {len(IPV4_MAPPED)}) = '{IPV4_MAPPED}' "

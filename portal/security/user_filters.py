@@ -21,6 +21,7 @@ from portal.models import UNKNOWN_DEVICE
 from portal.models import FailureBudget
 from portal.models import Session
 from portal.models import User
+from portal.security import reports
 
 FILTERS = ("locked", "flagged", "reported", "admins")
 FILTER_DENSE = 1000
@@ -94,17 +95,16 @@ def admin_locked(now):
         User.locked_until.is_null() | (User.locked_until > now))
 
 
-def open_reports():
+def reported_users():
     """Return the query of the ids of users with a report no admin has resolved."""
-    return Session.select(Session.user).where(Session.reported_at.is_null(False),
-                                              Session.report_resolved_at.is_null())
+    return Session.select(Session.user).where(reports.open_reports())
 
 
 # Each filter as a condition on users, and as the query of its users' ids from its index.
 STATE_FILTERS = {
     "locked": lambda now, rules: admin_locked(now) | User.username.in_(locked_budgets(now, rules)),
     "flagged": lambda now, rules: User.review_flagged_at.is_null(False),
-    "reported": lambda now, rules: User.id.in_(open_reports()),
+    "reported": lambda now, rules: User.id.in_(reported_users()),
     "admins": lambda now, rules: User.is_admin == True,  # noqa: E712 (SQL, not Python)
 }
 FILTER_IDS = {
@@ -112,7 +112,7 @@ FILTER_IDS = {
         User.select(User.id).where(admin_locked(now))
         .union(User.select(User.id).where(User.username.in_(locked_budgets(now, rules))))),
     "flagged": lambda now, rules: User.select(User.id).where(User.review_flagged_at.is_null(False)),
-    "reported": lambda now, rules: open_reports().distinct(),
+    "reported": lambda now, rules: reported_users().distinct(),
     "admins": lambda now, rules: User.select(User.id).where(
         User.is_admin == True),  # noqa: E712 (SQL, not Python)
 }
