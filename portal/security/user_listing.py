@@ -15,6 +15,9 @@ from peewee import SQL
 from peewee import fn
 
 from portal import clock
+from portal.history import paging
+from portal.history.queries import BadFilter
+from portal.models import USERNAME_MAX
 from portal.models import FailureBudget
 from portal.models import User
 from portal.security import lock_states
@@ -22,22 +25,18 @@ from portal.security import policy
 from portal.security import user_filters
 
 PAGE_SIZE = 50
-SEARCH_MAX = 64
+SEARCH_MAX = USERNAME_MAX
 # Each `sort` value: the key it orders by, and whether from the highest (newest) first.
 SORTS = {"name": ("name", False), "name_desc": ("name", True), "failures": ("failures", True),
          "last_failure": ("last_failure", True), "last_failure_asc": ("last_failure", False),
          "last_success": ("last_success", True), "last_success_asc": ("last_success", False)}
-TIME_FORMAT = "%Y%m%dT%H%M%S.%f"
+TIME_FORMAT = paging.CURSOR_TIME  # every keyset cursor writes its times so
 CURSOR = re.compile(r"^([12])~([0-9T.]{0,22})~([a-z0-9._@-]{1,64})$")
 TIMES = {"last_failure": User.last_failure_at, "last_success": User.last_success_at}
 
 
-class BadQuery(ValueError):
-    """A query-string value the users list cannot use; `field` names it."""
-
-    def __init__(self, field):
-        super().__init__(field)
-        self.field = field
+# A query-string value the users list cannot use: the history's error, `field` naming it.
+BadQuery = BadFilter
 
 
 @dataclass(frozen=True)
