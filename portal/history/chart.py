@@ -144,7 +144,7 @@ def overview(filters, scan=False):
 
     scan: count the attempts themselves whatever the filter (bench/history.py compares).
     """
-    queries.conditions(filters)  # every value checked before anything is counted
+    queries.check(filters)  # every value checked before anything is counted
     span = span_of(filters)
     allowed = reasons_of(filters)
     if span is None:

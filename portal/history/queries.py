@@ -68,7 +68,18 @@ class BadFilter(ValueError):
 
 def conditions(filters):
     """Return the WHERE conditions of the filters; raise BadFilter for the first bad one."""
-    found = steer(indexed_ranges(filters))
+    return steer(indexed_ranges(filters)) + time_conditions(filters)
+
+
+def check(filters):
+    """Raise BadFilter for the first bad value, without a query (steer() counts rows)."""
+    indexed_ranges(filters)
+    time_conditions(filters)
+
+
+def time_conditions(filters):
+    """Return the conditions of since and until; raise BadFilter for a bad one."""
+    found = []
     if filters.since:
         found.append(LoginAttempt.at >= parse_time("since", filters.since))
     if filters.until:

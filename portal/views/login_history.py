@@ -83,7 +83,7 @@ def history_csv():
     """Stream the filtered history as CSV."""
     filters = Filters.from_args(request.args)
     try:
-        queries.conditions(filters)
+        queries.check(filters)
     except queries.BadFilter:
         abort(400)
     return csv_download("login-history", export.csv_chunks(paging.all_rows(filters)))
