@@ -489,33 +489,14 @@ def matching(filters, span):
 
 def add_scanned(found, filters, span, allowed):
     """Count the bars and the top lists from the attempts themselves."""
-    bucket = bucket_of(span.unit)
+    bucket = counts.expression(span.unit)  # the hour or the day, as the counts keep them
     query = (matching(filters, span)
              .select(bucket.alias("bucket"), LoginAttempt.reason, fn.COUNT(LoginAttempt.id))
              .group_by(bucket, LoginAttempt.reason))
     for start, reason, count in query.tuples():
-        add_to_bar(found.bars, span, as_bucket(start, span.unit), reason, count)
+        add_to_bar(found.bars, span, as_time(start), reason, count)
     found.sources = scanned_top(filters, span, LoginAttempt.ip_key, allowed)
     found.targets = scanned_top(filters, span, LoginAttempt.username_key, allowed)
-
-
-UNIT_LITERALS = {HOUR: SQL("'hour'"), DAY: SQL("'day'")}
-
-
-def bucket_of(unit):
-    """Return the SQL expression that truncates `at` to the hour or the day."""
-    if db.is_postgresql():
-        # A literal, not a parameter: the GROUP BY must repeat the same expression, and two
-        # server-side parameters are two expressions to PostgreSQL.
-        return fn.date_trunc(UNIT_LITERALS[unit], LoginAttempt.at)
-    return fn.substr(LoginAttempt.at, 1, 13 if unit == HOUR else 10)
-
-
-def as_bucket(start, unit):
-    """Return a bucket start as a datetime (SQLite gives text, PostgreSQL a datetime)."""
-    if isinstance(start, datetime):
-        return start
-    return datetime.strptime(start, "%Y-%m-%d %H" if unit == HOUR else "%Y-%m-%d")
 
 
 WIDTH, HEIGHT = 720, 240  # the drawing's own units (the SVG scales to the card)
